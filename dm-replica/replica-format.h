@@ -154,37 +154,64 @@ u32 replica_crc32c(u32 seed, const void *buf, size_t len);
 
 /* Region arithmetic; sectors are 512 bytes, region_sectors a power of two. */
 bool replica_region_size_valid(u32 region_sectors);
+/* ceil(sectors / region_sectors); 0 if region_sectors is 0. */
 u64 replica_nr_regions(u64 sectors, u32 region_sectors);
+/* ceil(nr_regions / REPLICA_BITS_PER_BLOCK) */
 u64 replica_bitmap_blocks(u64 nr_regions);
 /* Capacity (blocks per area) a metadata device of meta_sectors can hold. */
 u64 replica_capacity_blocks(u64 meta_sectors);
-/* Smallest metadata device, in sectors, for nr_regions. */
+/*
+ * Smallest metadata device, in sectors, for nr_regions: 2 superblock blocks
+ * plus 2 areas of max(1, replica_bitmap_blocks(nr_regions)) blocks, so that
+ * replica_capacity_blocks() of the result is never 0.
+ */
 u64 replica_min_meta_sectors(u64 nr_regions);
 /* First block of bitmap area 0 or 1. */
 u64 replica_area_start(u64 capacity_blocks, u32 area);
 /* Where region r lives: bitmap block index and bit within that block. */
 void replica_region_to_bit(u64 region, u64 *block_index, u32 *bit);
 
-/* Encode a superblock into a zeroed REPLICA_META_BLOCK_SIZE buffer. */
+/*
+ * Encode a superblock into a REPLICA_META_BLOCK_SIZE buffer (the whole
+ * buffer is overwritten; padding is zeroed).  Magic and version are always
+ * REPLICA_SB_MAGIC and REPLICA_FORMAT_VERSION: sb->version is ignored.
+ */
 void replica_sb_encode(const struct replica_sb *sb, void *block);
 /*
  * Decode and validate one superblock slot read from block `blocknr`.
- * Checks magic, crc, version, known flags, region size, enum values,
- * active_area, nr_regions <= capacity and that nr_regions matches
- * source_sectors/region_sectors.  Returns enum replica_format_err.
+ * Checks, in this order, with the result of the first that fails:
+ *   all zero                                  -> REPLICA_FMT_ZERO
+ *   magic                                     -> REPLICA_FMT_BAD_MAGIC
+ *   crc                                       -> REPLICA_FMT_BAD_CSUM
+ *   version                                   -> REPLICA_FMT_BAD_VERSION
+ *   blocknr < REPLICA_SB_SLOTS, matches field -> REPLICA_FMT_BAD_LOCATION
+ *   known flags, region size, enum values, active_area 0/1,
+ *   0 < capacity_blocks (and the whole device size fits in 64 bits),
+ *   nr_regions == ceil(source_sectors / region_sectors),
+ *   nr_regions <= capacity_blocks * REPLICA_BITS_PER_BLOCK,
+ *   bits_set <= nr_regions, target_sectors >= source_sectors,
+ *   reserved0 and padding zero                -> REPLICA_FMT_BAD_FIELD
+ * *sb (may be NULL) is filled in on REPLICA_FMT_OK, and also on
+ * BAD_LOCATION / BAD_FIELD (the block is authentic; for diagnostics only).
+ * A block that decodes OK re-encodes to identical bytes.
  */
 int replica_sb_decode(const void *block, u64 blocknr, struct replica_sb *sb);
 /*
- * Pick the newer valid slot.  Returns REPLICA_FMT_OK with *which set to
- * 0 or 1; REPLICA_FMT_ZERO if both slots are all-zero; otherwise the error
- * of slot 0 (if both are invalid).
+ * Pick the newer valid slot (higher generation; slot 0 on a tie).  Returns
+ * REPLICA_FMT_OK with *sb and *which (0 or 1) set; REPLICA_FMT_ZERO if
+ * both slots are all-zero; if neither is valid, the error of slot 0, or
+ * that of slot 1 when slot 0 is all-zero (so ZERO never hides a damaged
+ * slot).  *sb and *which are left alone on error.
  */
 int replica_sb_pick(const void *slot0, const void *slot1,
 		    struct replica_sb *sb, u32 *which);
 
 /* Seal a bitmap block in place: fill header for `index` and its crc. */
 void replica_bitmap_seal(void *block, u64 index);
-/* Validate a bitmap block read for `index`. */
+/*
+ * Validate a bitmap block read for `index`: REPLICA_FMT_ZERO if all zero,
+ * else BAD_MAGIC, BAD_CSUM, or BAD_LOCATION if the index does not match.
+ */
 int replica_bitmap_check(const void *block, u64 index);
 /* Bits of a bitmap block (little-endian byte order, bit i = byte i/8 bit i%8). */
 static inline u8 *replica_bitmap_bits(void *block)
