@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* replicactl: CIM_ConcreteJob records, derived from the live dm status. */
+#include "job.h"
+#include "output.h"
+#include "relationship.h"
+#include "state.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int job_create(const char *method, const char *sync_id, uint32_t wait_for,
+	       uint32_t operation, char id[40])
+{
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	if (make_uuid(j.id))
+		return fail(RV_FAILED, "cannot generate a job id");
+	scopy(j.method, sizeof(j.method), method);
+	scopy(j.sync_id, sizeof(j.sync_id), sync_id);
+	j.wait_for = wait_for;
+	j.operation = operation;
+	j.submitted = now_s();
+	if (job_save(&j))
+		return RV_FAILED;
+	memcpy(id, j.id, 37);
+	return 0;
+}
+
+int job_save(const struct job *j)
+{
+	struct json_object *o = json_object_new_object();
+	char iid[96];
+	int rc;
+
+	snprintf(iid, sizeof(iid), JOB_ID_PREFIX "%s", j->id);
+	jset_str(o, "InstanceID", iid);
+	jset_str(o, "Id", j->id);
+	jset_str(o, "Method", j->method);
+	jset_str(o, "Synchronization", j->sync_id);
+	jset_int(o, "WaitFor", j->wait_for);
+	jset_int(o, "Operation", j->operation);
+	jset_int(o, "TimeSubmitted", j->submitted);
+	jset_int(o, "TimeFinished", j->finished);
+	if (j->finished) {
+		jset_int(o, "JobState", j->job_state);
+		jset_str(o, "ErrorDescription", j->error[0] ? j->error : NULL);
+	}
+	rc = state_put("jobs", j->id, o);
+	json_object_put(o);
+	return rc;
+}
+
+int job_load(const char *key, struct job *j)
+{
+	size_t pl = strlen(JOB_ID_PREFIX);
+	struct json_object *o;
+
+	memset(j, 0, sizeof(*j));
+	if (!key || !*key)
+		return fail(RV_INVALID_PARAM, "Job: required");
+	if (!strncmp(key, JOB_ID_PREFIX, pl))
+		key += pl;
+	if (!name_valid(key, 39))
+		return fail(RV_INVALID_PARAM, "Job: '%s' is not a job id", key);
+	o = state_get("jobs", key);
+	if (!o)
+		return fail(RV_INVALID_PARAM, "Job: no job '%s'", key);
+	scopy(j->id, sizeof(j->id), key);
+	scopy(j->method, sizeof(j->method), jget_str(o, "Method"));
+	scopy(j->sync_id, sizeof(j->sync_id), jget_str(o, "Synchronization"));
+	j->wait_for = (uint32_t)jget_int(o, "WaitFor", CS_SYNCHRONIZED);
+	j->operation = (uint32_t)jget_int(o, "Operation", 0);
+	j->submitted = jget_int(o, "TimeSubmitted", 0);
+	j->finished = jget_int(o, "TimeFinished", 0);
+	if (j->finished) {
+		j->job_state = (uint32_t)jget_int(o, "JobState", JS_COMPLETED);
+		scopy(j->error, sizeof(j->error), jget_str(o, "ErrorDescription"));
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static void set_os(struct job *j, uint32_t a, uint32_t b)
+{
+	j->op_status[0] = a;
+	j->op_status[1] = b;
+	j->n_op_status = b ? 2 : 1;
+}
+
+void job_derive(struct job *j, bool exists, bool live, const struct cim_sync_props *p)
+{
+	if (j->finished) {
+		/* terminal states are final */
+		if (j->job_state == JS_COMPLETED) {
+			j->percent = 100;
+			set_os(j, OS_OK, OS_COMPLETED);
+		} else {
+			set_os(j, OS_ERROR, OS_COMPLETED);
+		}
+		return;
+	}
+	j->error[0] = 0;
+	if (!exists) {
+		j->job_state = JS_EXCEPTION;
+		set_os(j, OS_ERROR, OS_COMPLETED);
+		scopy(j->error, sizeof(j->error), "the relationship no longer exists");
+		return;
+	}
+	if (!live) {
+		j->job_state = JS_EXCEPTION;
+		set_os(j, OS_ERROR, OS_COMPLETED);
+		scopy(j->error, sizeof(j->error),
+		      "the relationship is not active (its status cannot be read)");
+		return;
+	}
+	if (copy_state_reached(j->wait_for, p->copy_state)) {
+		j->job_state = JS_COMPLETED;
+		j->percent = 100;
+		set_os(j, OS_OK, OS_COMPLETED);
+		return;
+	}
+	if (copy_state_dead_end(j->wait_for, p->copy_state)) {
+		j->job_state = JS_EXCEPTION;
+		set_os(j, OS_ERROR, OS_COMPLETED);
+		snprintf(j->error, sizeof(j->error), "CopyState %s: %s can no longer be reached",
+			 cim_name_or(&cim_copy_state, p->copy_state),
+			 cim_name_or(&cim_copy_state, j->wait_for));
+		return;
+	}
+	j->job_state = JS_RUNNING;
+	set_os(j, OS_OK, 0);
+	j->percent = p->percent_synced >= 100 ? 99 : p->percent_synced;
+	if (p->copy_state == CS_SUSPENDED) {
+		j->job_state = 5;	/* Suspended: the copy is paused */
+		set_os(j, OS_OK, OS_DORMANT);
+	}
+}
+
+int job_evaluate(struct job *j)
+{
+	struct rel_set set;
+	struct rel *r;
+	bool exists, live;
+
+	if (j->finished) {
+		job_derive(j, true, true, NULL);
+		return 0;
+	}
+	rel_discover(&set);
+	r = rel_find(&set, j->sync_id);
+	exists = r != NULL;
+	live = r && r->live && r->status_ok;
+	job_derive(j, exists, live, live ? &r->props : NULL);
+	rel_set_free(&set);
+	err_clear();
+	if (j->job_state == JS_COMPLETED || j->job_state == JS_EXCEPTION) {
+		j->finished = now_s();
+		job_save(j);	/* best effort: the state may be read-only */
+		err_clear();
+	}
+	return 0;
+}
+
+struct json_object *job_to_cim(const struct job *j)
+{
+	struct json_object *o = json_object_new_object(), *os = json_object_new_array();
+	char iid[96], t[40];
+	unsigned int i;
+
+	snprintf(iid, sizeof(iid), JOB_ID_PREFIX "%s", j->id);
+	jset_str(o, "InstanceID", iid);
+	jset_str(o, "Name", j->method);
+	jset_enum(o, "JobState", &cim_job_state, j->job_state);
+	jset_int(o, "PercentComplete", j->percent);
+	for (i = 0; i < j->n_op_status; i++)
+		json_object_array_add(os, json_object_new_int(j->op_status[i]));
+	json_object_object_add(o, "OperationalStatus", os);
+	jset_int(o, "ErrorCode", j->job_state == JS_EXCEPTION ? 1 : 0);
+	jset_str(o, "ErrorDescription", j->error[0] ? j->error : NULL);
+	iso_time(j->submitted, t, sizeof(t));
+	jset_str(o, "TimeSubmitted", t);
+	if (j->finished) {
+		iso_time(j->finished, t, sizeof(t));
+		jset_str(o, "TimeOfLastStateChange", t);
+	}
+	jset_bool(o, "DeleteOnCompletion", false);
+	json_object_object_add(o, "Synchronization", ref_sync(j->sync_id));
+	jset_enum(o, "WaitForCopyState", &cim_copy_state, j->wait_for);
+	if (j->operation)
+		jset_enum(o, "Operation", &cim_operation, j->operation);
+	return o;
+}
+
+int job_wait(struct job *j, int64_t timeout_ms)
+{
+	struct rel_set set;
+	struct rel *r;
+	int rc;
+
+	job_evaluate(j);
+	if (j->job_state == JS_COMPLETED)
+		return RV_OK;
+	if (j->job_state == JS_EXCEPTION)
+		return fail(RV_FAILED, "Job: %s", j->error);
+	rel_discover(&set);
+	r = rel_find(&set, j->sync_id);
+	if (!r) {
+		rel_set_free(&set);
+		job_evaluate(j);
+		return fail(RV_FAILED, "Job: the relationship is gone");
+	}
+	rc = rel_wait_state(r, j->wait_for, timeout_ms);
+	rel_set_free(&set);
+	if (rc == RV_TIMEOUT)
+		return rc;
+	err_clear();
+	job_evaluate(j);
+	if (j->job_state == JS_COMPLETED)
+		return RV_OK;
+	return fail(RV_FAILED, "Job: %s", j->error[0] ? j->error : "failed");
+}
