@@ -1,0 +1,899 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-replica I/O path: write intent, leg writes, background copy and
+ * metadata commits.
+ *
+ * Ordering rules this file keeps:
+ *  - a write never reaches a leg before the commit that marks its region
+ *    in the bitmap is durable (write intent);
+ *  - a mark is cleared only after a flush of both legs that follows the
+ *    last write or copy into the region (never "in sync" before durable);
+ *  - a region is never written by the host while it is being copied, so
+ *    a copy always transfers a state the region really had.
+ */
+#include <linux/blkdev.h>
+#include <linux/hash.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/slab.h>
+
+#include "replica.h"
+#include "replica-io.h"
+
+struct kmem_cache *replica_entry_cache;
+
+/*----------------------------------------------------------------
+ * Region entries
+ *--------------------------------------------------------------*/
+static struct hlist_head *entry_bucket(struct replica *rep, u64 region)
+{
+	return &rep->hash[hash_64(region, REPLICA_HASH_BITS)];
+}
+
+static struct region_entry *__find_entry(struct replica *rep, u64 region)
+{
+	struct region_entry *e;
+
+	hlist_for_each_entry(e, entry_bucket(rep, region), hash)
+		if (e->region == region)
+			return e;
+	return NULL;
+}
+
+static struct region_entry *__insert_entry(struct replica *rep, u64 region,
+					   struct region_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->region = region;
+	INIT_LIST_HEAD(&e->list);
+	bio_list_init(&e->waiting);
+	hlist_add_head(&e->hash, entry_bucket(rep, region));
+	rep->entries++;
+	return e;
+}
+
+static struct region_entry *__get_entry(struct replica *rep, u64 region,
+					gfp_t gfp)
+{
+	struct region_entry *e = __find_entry(rep, region);
+
+	if (e)
+		return e;
+	e = kmem_cache_alloc(replica_entry_cache, gfp);
+	if (!e)
+		return NULL;
+	return __insert_entry(rep, region, e);
+}
+
+static void __flag_clear_candidate(struct replica *rep, u64 region)
+{
+	u64 index;
+	u32 bit;
+
+	replica_region_to_bit(region, &index, &bit);
+	__set_bit(index, rep->clear_candidates);
+}
+
+/* Free an entry nobody needs any more. */
+static void __put_entry(struct replica *rep, struct region_entry *e)
+{
+	if (e->pending || e->copying || !bio_list_empty(&e->waiting) ||
+	    !list_empty(&e->list))
+		return;
+	if (e->mark_seq > rep->committed_seq)
+		return;
+	hlist_del(&e->hash);
+	rep->entries--;
+	__flag_clear_candidate(rep, e->region);
+	kmem_cache_free(replica_entry_cache, e);
+}
+
+/*----------------------------------------------------------------
+ * State helpers
+ *--------------------------------------------------------------*/
+static void wake_worker(struct replica *rep)
+{
+	queue_work(rep->wq, &rep->worker);
+}
+
+void __replica_set_state(struct replica *rep, u32 state)
+{
+	if (rep->copy_state == state)
+		return;
+	rep->copy_state = state;
+	rep->state_changed = true;
+	rep->commit_requested = true;
+}
+
+/* Does the target leg receive host writes right now (sync mirror)? */
+static bool __target_receives_writes(struct replica *rep)
+{
+	if (rep->mode != REPLICA_MODE_SYNC || rep->target_health != HEALTH_ALIVE)
+		return false;
+	return rep->copy_state == REPLICA_CS_SYNCHRONIZED ||
+	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
+}
+
+/* May the background copy run? */
+static bool __copy_allowed(struct replica *rep)
+{
+	if (rep->suspended || rep->copy_paused || rep->md_mode != MD_RW)
+		return false;
+	if (rep->target_health != HEALTH_ALIVE ||
+	    rep->source_health == HEALTH_WRITE_ERROR)
+		return false;
+	return rep->copy_state == REPLICA_CS_SYNCHRONIZED ||
+	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
+}
+
+static void __set_nosync(struct replica *rep, u64 region)
+{
+	if (__test_and_set_bit(region, rep->nosync_map))
+		return;
+	rep->nosync_count++;
+	if (!rep->lag_since_ns)
+		rep->lag_since_ns = ktime_get_ns();
+}
+
+static void __clear_nosync(struct replica *rep, u64 region)
+{
+	if (!__test_and_clear_bit(region, rep->nosync_map))
+		return;
+	rep->nosync_count--;
+	if (!rep->nosync_count)
+		rep->lag_since_ns = 0;
+}
+
+u64 replica_lag_ms(struct replica *rep)
+{
+	u64 since = READ_ONCE(rep->lag_since_ns);
+
+	if (!since || rep->mode != REPLICA_MODE_ASYNC)
+		return 0;
+	return div_u64(ktime_get_ns() - since, NSEC_PER_MSEC);
+}
+
+static bool __lag_bound_reached(struct replica *rep)
+{
+	if (rep->mode != REPLICA_MODE_ASYNC ||
+	    rep->tun.lag_policy != LAG_THROTTLE || rep->suspended ||
+	    !__copy_allowed(rep))
+		return false;
+	if (rep->tun.max_lag_regions &&
+	    rep->nosync_count >= rep->tun.max_lag_regions)
+		return true;
+	return rep->tun.max_lag_ms && replica_lag_ms(rep) >= rep->tun.max_lag_ms;
+}
+
+/*----------------------------------------------------------------
+ * Write path
+ *--------------------------------------------------------------*/
+static void complete_write(struct replica_io *io, struct bio *bio)
+{
+	struct replica *rep = io->rep;
+	blk_status_t status = io->source_status;
+	struct region_entry *e;
+	unsigned long flags;
+	bool wake = false;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	if (io->target_status) {
+		if (rep->target_health == HEALTH_ALIVE) {
+			DMERR_LIMIT("target write error %d: relationship broken",
+				    blk_status_to_errno(io->target_status));
+			rep->target_health = HEALTH_WRITE_ERROR;
+			__replica_set_state(rep, REPLICA_CS_BROKEN);
+			wake = true;
+		}
+		if (rep->fail_host_on_target_error && !status)
+			status = io->target_status;
+	}
+	if (io->tracked) {
+		/* The legs may now differ in this region. */
+		if (io->target_status || (io->source_status && io->to_target))
+			__set_nosync(rep, io->region);
+		e = __find_entry(rep, io->region);
+		if (!WARN_ON_ONCE(!e)) {
+			e->pending--;
+			__put_entry(rep, e);
+		}
+	}
+	if (io->source_status && rep->source_health == HEALTH_ALIVE) {
+		rep->source_health = HEALTH_WRITE_ERROR;
+		rep->state_changed = true;
+		wake = true;
+	}
+	spin_unlock_irqrestore(&rep->lock, flags);
+
+	if (wake)
+		wake_worker(rep);
+	bio->bi_end_io = io->saved_end_io;
+	bio->bi_private = io->saved_private;
+	bio->bi_status = status;
+	bio_endio(bio);
+}
+
+static void dec_pending(struct replica_io *io, struct bio *bio)
+{
+	if (atomic_dec_and_test(&io->pending))
+		complete_write(io, bio);
+}
+
+static void source_endio(struct bio *bio)
+{
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(struct replica_io));
+
+	io->source_status = bio->bi_status;
+	dec_pending(io, bio);
+}
+
+static void target_endio(struct bio *clone)
+{
+	struct bio *bio = clone->bi_private;
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(struct replica_io));
+
+	io->target_status = clone->bi_status;
+	bio_put(clone);
+	dec_pending(io, bio);
+}
+
+/*
+ * Send a write (or discard) to the source, and to the target when
+ * io->to_target.  The target clone was allocated by the caller.
+ */
+static void issue_to_legs(struct replica *rep, struct bio *bio,
+			  struct bio *clone, bool from_map)
+{
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	atomic_set(&io->pending, 1 + (clone ? 1 : 0));
+	io->source_status = BLK_STS_OK;
+	io->target_status = BLK_STS_OK;
+	io->saved_end_io = bio->bi_end_io;
+	io->saved_private = bio->bi_private;
+	bio->bi_end_io = source_endio;
+	bio->bi_private = NULL;
+
+	if (clone) {
+		clone->bi_end_io = target_endio;
+		clone->bi_private = bio;
+		clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
+		submit_bio_noacct(clone);
+	}
+	bio_set_dev(bio, rep->source_dev->bdev);
+	if (!from_map)
+		dm_submit_bio_remap(bio, NULL);
+}
+
+enum write_decision {
+	WRITE_ISSUE,		/* go to the legs now */
+	WRITE_QUEUED,		/* held on an entry or list */
+	WRITE_DEFER,		/* retry from the worker (no memory) */
+	WRITE_ERROR,		/* cannot record intent */
+};
+
+static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
+					  struct replica_io *io, gfp_t gfp)
+{
+	u64 region = io->region;
+	struct region_entry *e = __find_entry(rep, region);
+	bool marked = replica_md_test(&rep->md, region);
+
+	if (e && (e->copying || !bio_list_empty(&e->waiting))) {
+		bio_list_add(&e->waiting, bio);
+		return WRITE_QUEUED;
+	}
+	if (!marked && rep->md_mode != MD_RW)
+		return WRITE_ERROR;
+	if (rep->restoring && test_bit(region, rep->nosync_map)) {
+		/* Bring the source region back before writing into it. */
+		e = __get_entry(rep, region, gfp);
+		if (!e)
+			return WRITE_DEFER;
+		bio_list_add(&e->waiting, bio);
+		if (list_empty(&e->list))
+			list_add_tail(&e->list, &rep->priority_copies);
+		return WRITE_QUEUED;
+	}
+	if (!test_bit(region, rep->nosync_map) && __lag_bound_reached(rep) &&
+	    !__target_receives_writes(rep)) {
+		bio_list_add(&rep->throttled, bio);
+		return WRITE_QUEUED;
+	}
+	if (!e) {
+		e = __get_entry(rep, region, gfp);
+		if (!e)
+			return WRITE_DEFER;
+	}
+	if (!marked) {
+		replica_md_set(&rep->md, region);
+		rep->marked_count++;
+		e->mark_seq = rep->open_seq;
+		rep->commit_requested = true;
+	}
+	if (e->mark_seq > rep->committed_seq) {
+		bio_list_add(&e->waiting, bio);
+		if (list_empty(&e->list))
+			list_add_tail(&e->list, &rep->commit_wait);
+		return WRITE_QUEUED;
+	}
+
+	io->to_target = __target_receives_writes(rep) &&
+			!test_bit(region, rep->nosync_map);
+	if (!io->to_target)
+		__set_nosync(rep, region);
+	io->tracked = true;
+	e->pending++;
+	return WRITE_ISSUE;
+}
+
+/*
+ * Route one write.  Returns DM_MAPIO_* when called from map(); from the
+ * worker (can_sleep) it always submits or queues the bio itself.
+ */
+static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
+{
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+	gfp_t gfp = can_sleep ? GFP_NOIO : GFP_NOWAIT;
+	struct bio *clone = NULL;
+	enum write_decision d;
+	unsigned long flags;
+
+	io->rep = rep;
+	io->region = sector_to_region(rep, bio->bi_iter.bi_sector);
+	io->tracked = false;
+	io->to_target = false;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	rep->last_user_io = jiffies;
+	d = __decide_write(rep, bio, io, gfp);
+	if (d == WRITE_DEFER && !can_sleep)
+		bio_list_add(&rep->deferred, bio);
+	spin_unlock_irqrestore(&rep->lock, flags);
+
+	switch (d) {
+	case WRITE_QUEUED:
+		wake_worker(rep);
+		return DM_MAPIO_SUBMITTED;
+	case WRITE_DEFER:
+		wake_worker(rep);
+		return DM_MAPIO_SUBMITTED;
+	case WRITE_ERROR:
+		DMERR_LIMIT("metadata is not writable: failing write");
+		bio_io_error(bio);
+		return DM_MAPIO_SUBMITTED;
+	case WRITE_ISSUE:
+		break;
+	}
+
+	if (io->to_target) {
+		clone = bio_alloc_clone(rep->target_dev->bdev, bio, gfp, &rep->bs);
+		if (!clone) {
+			/* Undo the accounting and let the worker retry. */
+			spin_lock_irqsave(&rep->lock, flags);
+			__find_entry(rep, io->region)->pending--;
+			bio_list_add(&rep->deferred, bio);
+			spin_unlock_irqrestore(&rep->lock, flags);
+			wake_worker(rep);
+			return DM_MAPIO_SUBMITTED;
+		}
+	}
+	issue_to_legs(rep, bio, clone, !can_sleep);
+	return can_sleep ? DM_MAPIO_SUBMITTED : DM_MAPIO_REMAPPED;
+}
+
+/*
+ * Discards carry no data: the regions they cover entirely need no copy,
+ * their contents being undefined on both legs.  Partial regions keep
+ * their state, so a discard needs no mark.
+ */
+static void process_discard(struct replica *rep, struct bio *bio)
+{
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+	sector_t start = bio->bi_iter.bi_sector;
+	sector_t len = bio_sectors(bio);
+	u64 first = DIV_ROUND_UP_ULL(start, rep->region_sectors);
+	u64 end = (start + len) >> rep->region_shift;
+	struct bio *clone = NULL;
+	bool to_target;
+	unsigned long flags;
+	u64 r;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	to_target = !rep->no_discard_passdown && __target_receives_writes(rep);
+	/* Whole regions covered: their contents are now undefined anyway. */
+	for (r = first; r < end; r++) {
+		struct region_entry *e = __find_entry(rep, r);
+
+		if (e)
+			continue;
+		__clear_nosync(rep, r);
+		if (replica_md_test(&rep->md, r))
+			__flag_clear_candidate(rep, r);
+	}
+	spin_unlock_irqrestore(&rep->lock, flags);
+
+	if (rep->no_discard_passdown) {
+		bio_endio(bio);
+		return;
+	}
+	io->rep = rep;
+	io->tracked = false;
+	io->to_target = to_target;
+	if (to_target)
+		clone = bio_alloc_clone(rep->target_dev->bdev, bio, GFP_NOIO,
+					&rep->bs);
+	issue_to_legs(rep, bio, clone, false);
+}
+
+/*----------------------------------------------------------------
+ * map
+ *--------------------------------------------------------------*/
+int replica_map(struct dm_target *ti, struct bio *bio)
+{
+	struct replica *rep = ti->private;
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+	u64 region;
+
+	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+	if (bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) {
+		/* num_flush_bios = 2: one per leg. */
+		if (dm_bio_get_target_bio_nr(bio) == 0) {
+			bio_set_dev(bio, rep->source_dev->bdev);
+			return DM_MAPIO_REMAPPED;
+		}
+		if (READ_ONCE(rep->target_health) != HEALTH_ALIVE) {
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		bio_set_dev(bio, rep->target_dev->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		region = sector_to_region(rep, bio->bi_iter.bi_sector);
+		if (READ_ONCE(rep->restoring) &&
+		    test_bit(region, rep->nosync_map))
+			bio_set_dev(bio, rep->target_dev->bdev);
+		else
+			bio_set_dev(bio, rep->source_dev->bdev);
+		return DM_MAPIO_REMAPPED;
+	case REQ_OP_DISCARD:
+		io->rep = rep;
+		replica_defer_bio(rep, bio);
+		return DM_MAPIO_SUBMITTED;
+	default:
+		return process_write(rep, bio, false);
+	}
+}
+
+void replica_defer_bio(struct replica *rep, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	bio_list_add(&rep->deferred, bio);
+	spin_unlock_irqrestore(&rep->lock, flags);
+	wake_worker(rep);
+}
+
+static void process_bio_list(struct replica *rep, struct bio_list *bios)
+{
+	struct blk_plug plug;
+	struct bio *bio;
+
+	blk_start_plug(&plug);
+	while ((bio = bio_list_pop(bios))) {
+		if (bio_op(bio) == REQ_OP_DISCARD)
+			process_discard(rep, bio);
+		else
+			process_write(rep, bio, true);
+	}
+	blk_finish_plug(&plug);
+}
+
+/*----------------------------------------------------------------
+ * Background copy
+ *--------------------------------------------------------------*/
+static void copy_done(int read_err, unsigned long write_err, void *context)
+{
+	struct region_entry *e = context;
+	struct replica *rep = e->rep;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	e->copy_error = read_err ? -EIO : 0;
+	e->copy_write_error = write_err ? -EIO : 0;
+	list_add_tail(&e->list, &rep->copy_done);
+	spin_unlock_irqrestore(&rep->lock, flags);
+	wake_worker(rep);
+}
+
+/* Bytes the rate limits allow now; 0 means wait for the next window. */
+static u64 copy_budget(struct replica *rep)
+{
+	unsigned int rate = READ_ONCE(rep->tun.copy_rate_max);
+	unsigned int floor = READ_ONCE(rep->tun.copy_rate_min);
+	u64 limit;
+
+	/* Under foreground load, yield down to the guaranteed floor. */
+	if (floor && time_before(jiffies, rep->last_user_io + HZ / 10) &&
+	    (!rate || floor < rate))
+		rate = floor;
+	if (!rate)
+		return U64_MAX;
+	if (time_after_eq(jiffies, rep->rate_window + HZ / 10)) {
+		rep->rate_window = jiffies;
+		rep->rate_window_bytes = 0;
+	}
+	limit = (u64)rate * 1024 / 10;
+	if (rep->rate_window_bytes >= limit)
+		return 0;
+	return limit - rep->rate_window_bytes;
+}
+
+/* Next region to copy, or U64_MAX; caller holds the lock. */
+static u64 __pick_copy_region(struct replica *rep)
+{
+	struct region_entry *e;
+	unsigned int scanned = 0;
+	u64 r;
+
+	list_for_each_entry(e, &rep->priority_copies, list)
+		if (!e->copying && !e->pending)
+			return e->region;
+
+	r = rep->copy_cursor;
+	while (scanned++ < 256) {
+		r = find_next_bit(rep->nosync_map, rep->nr_regions, r);
+		if (r >= rep->nr_regions) {
+			if (!rep->copy_cursor)
+				return U64_MAX;
+			rep->copy_cursor = 0;
+			r = 0;
+			continue;
+		}
+		e = __find_entry(rep, r);
+		if (!e || (!e->copying && !e->pending &&
+			   bio_list_empty(&e->waiting))) {
+			rep->copy_cursor = r + 1;
+			return r;
+		}
+		r++;
+	}
+	rep->copy_cursor = r;
+	return U64_MAX;
+}
+
+static void start_copies(struct replica *rep)
+{
+	struct dm_io_region from, to;
+	struct region_entry *e, *spare = NULL;
+	u64 region, budget;
+	sector_t start, len;
+
+	for (;;) {
+		if (!spare)
+			spare = kmem_cache_alloc(replica_entry_cache, GFP_NOIO);
+
+		spin_lock_irq(&rep->lock);
+		if (!__copy_allowed(rep) ||
+		    rep->copies_in_flight >= max(rep->tun.copy_inflight, 1u) ||
+		    !rep->nosync_count) {
+			spin_unlock_irq(&rep->lock);
+			break;
+		}
+		budget = copy_budget(rep);
+		if (!budget) {
+			spin_unlock_irq(&rep->lock);
+			break;
+		}
+		region = __pick_copy_region(rep);
+		if (region == U64_MAX) {
+			spin_unlock_irq(&rep->lock);
+			break;
+		}
+		e = __find_entry(rep, region);
+		if (!e) {
+			if (!spare) {
+				spin_unlock_irq(&rep->lock);
+				break;
+			}
+			e = __insert_entry(rep, region, spare);
+			spare = NULL;
+		}
+		e->rep = rep;
+		e->copying = true;
+		list_del_init(&e->list);
+		rep->copies_in_flight++;
+		start = region_to_sector(rep, region);
+		len = min_t(sector_t, rep->region_sectors, rep->ti->len - start);
+		rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
+		spin_unlock_irq(&rep->lock);
+
+		from.sector = to.sector = start;
+		from.count = to.count = len;
+		if (rep->restoring) {
+			from.bdev = rep->target_dev->bdev;
+			to.bdev = rep->source_dev->bdev;
+		} else {
+			from.bdev = rep->source_dev->bdev;
+			to.bdev = rep->target_dev->bdev;
+		}
+		dm_kcopyd_copy(rep->kcopyd, &from, 1, &to, 0, copy_done, e);
+	}
+	if (spare)
+		kmem_cache_free(replica_entry_cache, spare);
+}
+
+static void finish_copies(struct replica *rep, struct bio_list *release)
+{
+	struct region_entry *e, *tmp;
+	LIST_HEAD(done);
+
+	spin_lock_irq(&rep->lock);
+	list_splice_init(&rep->copy_done, &done);
+	list_for_each_entry_safe(e, tmp, &done, list) {
+		list_del_init(&e->list);
+		e->copying = false;
+		rep->copies_in_flight--;
+		if (!e->copy_error && !e->copy_write_error) {
+			__clear_nosync(rep, e->region);
+			rep->regions_copied++;
+		} else {
+			bool read_leg_is_target = rep->restoring;
+			char *write_leg = read_leg_is_target ?
+				&rep->source_health : &rep->target_health;
+			char *read_leg = read_leg_is_target ?
+				&rep->target_health : &rep->source_health;
+
+			rep->copy_errors++;
+			if (e->copy_write_error)
+				*write_leg = HEALTH_WRITE_ERROR;
+			if (e->copy_error && *read_leg == HEALTH_ALIVE)
+				*read_leg = HEALTH_READ_ERROR;
+			DMERR_LIMIT("copy of region %llu failed: relationship broken",
+				    e->region);
+			__replica_set_state(rep, REPLICA_CS_BROKEN);
+		}
+		bio_list_merge(release, &e->waiting);
+		bio_list_init(&e->waiting);
+		__put_entry(rep, e);
+	}
+	if (!rep->nosync_count && !rep->copies_in_flight &&
+	    rep->copy_state == REPLICA_CS_UNSYNCHRONIZED &&
+	    rep->target_health == HEALTH_ALIVE) {
+		rep->restoring = false;
+		rep->initial_sync = false;
+		__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+	}
+	spin_unlock_irq(&rep->lock);
+	wake_up_all(&rep->copy_wait);
+}
+
+/*----------------------------------------------------------------
+ * Commit
+ *--------------------------------------------------------------*/
+
+/*
+ * Clear the marks of regions that have been idle and in sync for a full
+ * commit period.  The flush of both legs between choosing and clearing
+ * makes every write and copy that completed before the choice durable.
+ */
+static void clear_idle_marks(struct replica *rep, bool everything)
+{
+	u64 nblocks = rep->md.nr_blocks, index;
+	unsigned long *eligible;
+	int r;
+
+	eligible = bitmap_zalloc(nblocks, GFP_NOIO);
+	if (!eligible)
+		return;
+
+	spin_lock_irq(&rep->lock);
+	if (everything)
+		bitmap_or(eligible, rep->clear_aged, rep->clear_candidates,
+			  nblocks);
+	else
+		bitmap_andnot(eligible, rep->clear_aged, rep->clear_candidates,
+			      nblocks);
+	bitmap_or(rep->clear_aged, rep->clear_aged, rep->clear_candidates,
+		  nblocks);
+	bitmap_andnot(rep->clear_aged, rep->clear_aged, eligible, nblocks);
+	bitmap_zero(rep->clear_candidates, nblocks);
+	spin_unlock_irq(&rep->lock);
+
+	if (bitmap_empty(eligible, nblocks))
+		goto out;
+
+	r = replica_flush_bdev(NULL, rep->source_dev->bdev);
+	if (!r && rep->target_health == HEALTH_ALIVE)
+		r = replica_flush_bdev(NULL, rep->target_dev->bdev);
+	if (r) {
+		/* Keep the marks; try again next period. */
+		spin_lock_irq(&rep->lock);
+		bitmap_or(rep->clear_aged, rep->clear_aged, eligible, nblocks);
+		spin_unlock_irq(&rep->lock);
+		goto out;
+	}
+
+	spin_lock_irq(&rep->lock);
+	for_each_set_bit(index, eligible, nblocks) {
+		u64 first = index * REPLICA_BITS_PER_BLOCK;
+		u64 last = min_t(u64, first + REPLICA_BITS_PER_BLOCK,
+				 rep->nr_regions);
+		u64 region;
+
+		/* A write completed since the choice: wait another period. */
+		if (test_bit(index, rep->clear_candidates) && !everything)
+			continue;
+		for (region = first; region < last; region++) {
+			if (!replica_md_test(&rep->md, region) ||
+			    test_bit(region, rep->nosync_map) ||
+			    __find_entry(rep, region))
+				continue;
+			replica_md_clear(&rep->md, region);
+			rep->marked_count--;
+		}
+	}
+	spin_unlock_irq(&rep->lock);
+out:
+	bitmap_free(eligible);
+}
+
+static void fail_metadata(struct replica *rep, int r)
+{
+	spin_lock_irq(&rep->lock);
+	if (rep->md_mode == MD_RW) {
+		DMERR("metadata commit failed (%d): metadata is now read-only",
+		      r);
+		rep->md_mode = MD_RO;
+		rep->state_changed = true;
+	}
+	spin_unlock_irq(&rep->lock);
+}
+
+/*
+ * Commit the in-core state; on success release the writes that waited
+ * for their marks.  periodic: also clear idle marks first.
+ */
+int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
+		   struct bio_list *release)
+{
+	struct region_entry *e, *tmp;
+	struct replica_sb next;
+	u64 seq;
+	int r;
+
+	if (READ_ONCE(rep->md_mode) != MD_RW)
+		return -EIO;
+	if (clear)
+		clear_idle_marks(rep, clean_shutdown);
+
+	spin_lock_irq(&rep->lock);
+	seq = rep->open_seq++;
+	rep->commit_requested = false;
+	next = rep->md.sb;
+	next.copy_state = rep->copy_state;
+	next.mode = rep->mode;
+	next.flags = rep->restoring ? REPLICA_SB_RESTORING : 0;
+	if (clean_shutdown)
+		next.flags |= REPLICA_SB_CLEAN_SHUTDOWN;
+	next.bits_set = rep->marked_count;
+	next.pit_ns = rep->pit_ns;
+	spin_unlock_irq(&rep->lock);
+
+	r = replica_md_commit(&rep->md, &rep->lock, &next);
+	rep->last_commit = jiffies;
+	if (r) {
+		fail_metadata(rep, r);
+		return r;
+	}
+
+	spin_lock_irq(&rep->lock);
+	rep->committed_seq = seq;
+	list_for_each_entry_safe(e, tmp, &rep->commit_wait, list) {
+		if (e->mark_seq > seq)
+			continue;
+		list_del_init(&e->list);
+		if (release) {
+			bio_list_merge(release, &e->waiting);
+			bio_list_init(&e->waiting);
+		}
+		__put_entry(rep, e);
+	}
+	spin_unlock_irq(&rep->lock);
+	return 0;
+}
+
+/* Fail every bio held for a mark when the metadata cannot be written. */
+static void fail_mark_waiters(struct replica *rep)
+{
+	struct region_entry *e, *tmp;
+	struct bio_list failed = BIO_EMPTY_LIST;
+	struct bio *bio;
+
+	spin_lock_irq(&rep->lock);
+	list_for_each_entry_safe(e, tmp, &rep->commit_wait, list) {
+		list_del_init(&e->list);
+		bio_list_merge(&failed, &e->waiting);
+		bio_list_init(&e->waiting);
+		e->mark_seq = 0;
+		__put_entry(rep, e);
+	}
+	spin_unlock_irq(&rep->lock);
+	while ((bio = bio_list_pop(&failed)))
+		bio_io_error(bio);
+}
+
+/*----------------------------------------------------------------
+ * Worker
+ *--------------------------------------------------------------*/
+static bool commit_due(struct replica *rep)
+{
+	return time_after_eq(jiffies, rep->last_commit +
+			     msecs_to_jiffies(max(rep->tun.commit_ms, 10u)));
+}
+
+void replica_do_worker(struct work_struct *ws)
+{
+	struct replica *rep = container_of(ws, struct replica, worker);
+	struct bio_list bios = BIO_EMPTY_LIST;
+	bool commit, event;
+
+	/* New and retried writes. */
+	spin_lock_irq(&rep->lock);
+	bio_list_merge(&bios, &rep->deferred);
+	bio_list_init(&rep->deferred);
+	if (!__lag_bound_reached(rep)) {
+		bio_list_merge(&bios, &rep->throttled);
+		bio_list_init(&rep->throttled);
+	}
+	spin_unlock_irq(&rep->lock);
+	process_bio_list(rep, &bios);
+
+	/* Copies that finished release the writes they held. */
+	finish_copies(rep, &bios);
+	process_bio_list(rep, &bios);
+
+	spin_lock_irq(&rep->lock);
+	commit = rep->commit_requested;
+	spin_unlock_irq(&rep->lock);
+	if (commit || commit_due(rep)) {
+		if (replica_commit(rep, commit_due(rep), false, &bios))
+			fail_mark_waiters(rep);
+		process_bio_list(rep, &bios);
+	}
+
+	start_copies(rep);
+
+	spin_lock_irq(&rep->lock);
+	event = rep->state_changed;
+	rep->state_changed = false;
+	spin_unlock_irq(&rep->lock);
+	if (event)
+		dm_table_event(rep->ti->table);
+}
+
+void replica_do_waker(struct work_struct *ws)
+{
+	struct replica *rep = container_of(to_delayed_work(ws), struct replica,
+					   waker);
+
+	wake_worker(rep);
+	queue_delayed_work(rep->wq, &rep->waker, HZ / 10);
+}
+
+/* Release writes held at the lag bound, e.g. before a suspend. */
+void replica_release_throttled(struct replica *rep)
+{
+	struct bio_list bios = BIO_EMPTY_LIST;
+
+	spin_lock_irq(&rep->lock);
+	bio_list_merge(&bios, &rep->throttled);
+	bio_list_init(&rep->throttled);
+	spin_unlock_irq(&rep->lock);
+	process_bio_list(rep, &bios);
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-replica: shared definitions of the target.
+ */
+#ifndef DM_REPLICA_H
+#define DM_REPLICA_H
+
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "replica-metadata.h"
+
+#define DM_MSG_PREFIX "replica"
+
+#define REPLICA_HASH_BITS	10
+
+/* Leg health, shown as one character each in the status. */
+enum replica_health {
+	HEALTH_ALIVE = 'A',
+	HEALTH_WRITE_ERROR = 'D',
+	HEALTH_READ_ERROR = 'R',
+	HEALTH_FLUSH_ERROR = 'F',
+};
+
+enum replica_md_mode {
+	MD_RW,
+	MD_RO,
+	MD_FAIL,
+};
+
+enum replica_lag_policy {
+	LAG_THROTTLE,
+	LAG_FALLBEHIND,
+};
+
+/* Tunables: table core arguments, changeable by the "set" message. */
+struct replica_tunables {
+	unsigned int copy_rate_max;	/* KiB/s, 0 = unlimited */
+	unsigned int copy_rate_min;	/* KiB/s under foreground load */
+	unsigned int copy_inflight;	/* regions */
+	unsigned int max_lag_regions;
+	unsigned int max_lag_ms;
+	unsigned int lag_policy;	/* enum replica_lag_policy */
+	unsigned int commit_ms;
+};
+
+/*
+ * A region with I/O in flight, a copy running or bios waiting on it.
+ * Only such regions have an entry, so memory is bounded by what is in
+ * flight.
+ */
+struct region_entry {
+	struct hlist_node hash;
+	struct list_head list;		/* on copy/commit waiting lists */
+	u64 region;
+	unsigned int pending;		/* writes in flight */
+	u64 mark_seq;			/* commit that makes its bit durable */
+	struct replica *rep;		/* for the kcopyd callback */
+	bool copying;
+	int copy_error;			/* read side of the copy failed */
+	int copy_write_error;		/* write side of the copy failed */
+	struct bio_list waiting;	/* bios held until copy/commit */
+};
+
+struct replica {
+	struct dm_target *ti;
+	struct dm_dev *meta_dev;
+	struct dm_dev *source_dev;
+	struct dm_dev *target_dev;
+
+	u32 sync_type;			/* enum replica_sync_type */
+	u32 mode;			/* enum replica_mode */
+	u32 region_sectors;
+	unsigned int region_shift;
+	u64 nr_regions;
+
+	/* Feature arguments. */
+	bool nosync;
+	bool fail_host_on_target_error;
+	bool start_inactive;
+	bool no_discard_passdown;
+
+	struct replica_tunables tun;
+
+	/*
+	 * lock guards: the metadata bitmap, nosync, counters, the entry
+	 * hash, the bio lists and the state below.  Taken from bio endio
+	 * (irq) context, so always irq-safe.
+	 */
+	spinlock_t lock;
+	struct replica_metadata md;
+	unsigned long *nosync_map;	/* 1 = region contents may differ */
+	u64 nosync_count;
+	u64 marked_count;		/* bits set in the metadata bitmap */
+	struct hlist_head hash[1 << REPLICA_HASH_BITS];
+	unsigned int entries;
+
+	u32 copy_state;			/* enum replica_copy_state */
+	bool restoring;			/* copy direction target -> source */
+	bool initial_sync;		/* first full copy after format */
+	bool copy_paused;
+	bool suspended;
+	char source_health;
+	char target_health;
+	int md_mode;			/* enum replica_md_mode */
+	bool state_changed;		/* raise a dm event from the worker */
+	u64 pit_ns;
+
+	/* Commit sequencing: marks made now become durable at open_seq. */
+	u64 open_seq;
+	u64 committed_seq;
+	bool commit_requested;
+	unsigned long last_commit;	/* jiffies */
+	unsigned long *clear_candidates;	/* bitmap blocks with idle marks */
+	unsigned long *clear_aged;	/* candidates that aged a full period */
+
+	struct bio_list deferred;	/* writes map() could not issue */
+	struct bio_list throttled;	/* async writes held at the lag bound */
+	struct list_head commit_wait;	/* entries waiting for their mark */
+	struct list_head copy_done;	/* entries whose copy finished */
+	struct list_head priority_copies;
+
+	/* Background copy. */
+	struct dm_kcopyd_client *kcopyd;
+	unsigned int copies_in_flight;
+	u64 copy_cursor;
+	unsigned long rate_window;	/* jiffies at window start */
+	u64 rate_window_bytes;
+	unsigned long last_user_io;	/* jiffies */
+	u64 lag_since_ns;		/* 0 when the target is caught up */
+	u64 regions_copied;		/* since load, for status */
+	u64 copy_errors;
+
+	struct bio_set bs;
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work waker;
+	wait_queue_head_t copy_wait;
+
+	/* Table line as given, for STATUSTYPE_TABLE. */
+	unsigned int nr_ctr_args;
+	const char **ctr_args;
+};
+
+/* Per-bio data. */
+struct replica_io {
+	struct replica *rep;
+	u64 region;
+	atomic_t pending;
+	blk_status_t source_status;
+	blk_status_t target_status;
+	bio_end_io_t *saved_end_io;
+	void *saved_private;
+	bool to_target;
+	bool tracked;			/* counted in an entry's pending */
+};
+
+static inline sector_t region_to_sector(struct replica *rep, u64 region)
+{
+	return (sector_t)region << rep->region_shift;
+}
+
+static inline u64 sector_to_region(struct replica *rep, sector_t sector)
+{
+	return sector >> rep->region_shift;
+}
+
+const char *replica_copy_state_name(u32 state);
+
+#endif /* DM_REPLICA_H */
