@@ -158,16 +158,16 @@ int caps_check_op(uint32_t sync_type, uint32_t op, uint32_t copy_state,
 	const char *stn = cim_name_or(&cim_sync_type, sync_type);
 
 	if (!r)
-		return fail(RV_NOT_SUPPORTED,
+		return rfail(RV_NOT_SUPPORTED,
 			    "Operation: %s is not supported for %s relationships",
 			    opn, stn);
 	if (!r->supported)
-		return fail(RV_NOT_SUPPORTED,
+		return rfail(RV_NOT_SUPPORTED,
 			    "Operation: %s on a %s is not supported by the dm-replica module yet",
 			    opn, stn);
 	if (copy_state >= 32 || !(r->allowed & CS_BIT(copy_state))) {
 		if (!force)
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "Operation: %s is not allowed in CopyState %s (use --force to override)",
 				    opn, cim_name_or(&cim_copy_state, copy_state));
 	}

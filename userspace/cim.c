@@ -378,7 +378,7 @@ static int next_tok(const char **p, char *buf, size_t size)
 	return 0;
 }
 
-#define STFAIL(what) fail(-1, "status line: bad or missing %s", what)
+#define STFAIL(what) rfail(-1, "status line: bad or missing %s", what)
 
 int rstatus_parse(const char *line, struct rstatus *st)
 {

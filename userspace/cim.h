@@ -101,7 +101,7 @@ struct rstatus {
 	} pairs[RSTATUS_MAX_PAIRS];
 };
 
-/* 0 on success, -1 (with a message via fail()) if the line is malformed. */
+/* 0 on success, -1 (with a message via rfail()) if the line is malformed. */
 int rstatus_parse(const char *line, struct rstatus *st);
 /* Value of a key=value pair, or NULL. */
 const char *rstatus_get(const struct rstatus *st, const char *key);

@@ -152,15 +152,15 @@ static int parse_opts(int argc, char **argv, const struct optdef *defs, struct p
 
 		if (a[0] != '-' || a[1] != '-') {
 			if (a[0] == '-' && a[1])
-				return fail(RV_INVALID_PARAM, "option %s: unknown", a);
+				return rfail(RV_INVALID_PARAM, "option %s: unknown", a);
 			if (p->npos >= MAXPOS)
-				return fail(RV_INVALID_PARAM, "too many arguments");
+				return rfail(RV_INVALID_PARAM, "too many arguments");
 			p->pos[p->npos++] = a;
 			continue;
 		}
 		eq = strchr(a, '=');
 		if (scopy(name, sizeof(name), a + 2))
-			return fail(RV_INVALID_PARAM, "option %.40s: unknown", a);
+			return rfail(RV_INVALID_PARAM, "option %.40s: unknown", a);
 		if (eq) {
 			name[eq - a - 2] = 0;
 			val = eq + 1;
@@ -168,16 +168,16 @@ static int parse_opts(int argc, char **argv, const struct optdef *defs, struct p
 		norm_name(norm, sizeof(norm), name);
 		d = find_opt(defs, norm);
 		if (!d)
-			return fail(RV_INVALID_PARAM, "option --%s: unknown for this command", name);
+			return rfail(RV_INVALID_PARAM, "option --%s: unknown for this command", name);
 		if (p->set[d->id])
-			return fail(RV_INVALID_PARAM, "option --%s: given twice", name);
+			return rfail(RV_INVALID_PARAM, "option --%s: given twice", name);
 		if (d->arg && !val) {
 			if (i + 1 >= argc)
-				return fail(RV_INVALID_PARAM, "option --%s: needs a value", name);
+				return rfail(RV_INVALID_PARAM, "option --%s: needs a value", name);
 			val = argv[++i];
 		}
 		if (!d->arg && val)
-			return fail(RV_INVALID_PARAM, "option --%s: takes no value", name);
+			return rfail(RV_INVALID_PARAM, "option --%s: takes no value", name);
 		p->set[d->id] = true;
 		p->val[d->id] = val;
 	}
@@ -191,7 +191,7 @@ static int enum_opt(const struct parsed *p, enum optid id, const struct cim_map 
 	if (!p->set[id])
 		return 0;
 	if (cim_parse(m, p->val[id], v))
-		return fail(RV_INVALID_PARAM, "%s: '%s' is not a valid value", m->property,
+		return rfail(RV_INVALID_PARAM, "%s: '%s' is not a valid value", m->property,
 			    p->val[id]);
 	*has = true;
 	return 0;
@@ -203,7 +203,7 @@ static int timeout_opt(const struct parsed *p, bool *has, uint64_t *v)
 	if (!p->set[O_TIMEOUT])
 		return 0;
 	if (parse_u64(p->val[O_TIMEOUT], v))
-		return fail(RV_INVALID_PARAM, "Timeout: '%s' is not a number of seconds",
+		return rfail(RV_INVALID_PARAM, "Timeout: '%s' is not a number of seconds",
 			    p->val[O_TIMEOUT]);
 	*has = true;
 	return 0;
@@ -222,20 +222,20 @@ static int rsd_opt(const char *v, const char **out)
 	}
 	f = fopen(v + 1, "re");
 	if (!f)
-		return fail(RV_INVALID_PARAM, "ReplicationSettingData: cannot read %s: %s", v + 1,
+		return rfail(RV_INVALID_PARAM, "ReplicationSettingData: cannot read %s: %s", v + 1,
 			    strerror(errno));
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	fseek(f, 0, SEEK_SET);
 	if (n < 0 || n > 65536) {
 		fclose(f);
-		return fail(RV_INVALID_PARAM, "ReplicationSettingData: %s is too large", v + 1);
+		return rfail(RV_INVALID_PARAM, "ReplicationSettingData: %s is too large", v + 1);
 	}
 	free(g_rsd_buf);
 	g_rsd_buf = calloc(1, (size_t)n + 1);
 	if (!g_rsd_buf || fread(g_rsd_buf, 1, (size_t)n, f) != (size_t)n) {
 		fclose(f);
-		return fail(RV_INVALID_PARAM, "ReplicationSettingData: cannot read %s", v + 1);
+		return rfail(RV_INVALID_PARAM, "ReplicationSettingData: cannot read %s", v + 1);
 	}
 	fclose(f);
 	*out = g_rsd_buf;
@@ -254,7 +254,7 @@ static int cmd_create(int argc, char **argv, struct json_object *out)
 	if ((rc = parse_opts(argc, argv, create_opts, &p)))
 		return rc;
 	if (p.npos)
-		return fail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(&q, 0, sizeof(q));
 	q.element_name = p.val[O_ELEMENT_NAME];
 	if ((rc = enum_opt(&p, O_SYNC_TYPE, &cim_sync_type, &q.has_sync_type, &q.sync_type)) ||
@@ -283,7 +283,7 @@ static int cmd_create(int argc, char **argv, struct json_object *out)
 		else
 			has = false;
 		if (!has || v == 0 || v > UINT32_MAX)
-			return fail(RV_INVALID_PARAM, "RegionSize: '%s' is not a size",
+			return rfail(RV_INVALID_PARAM, "RegionSize: '%s' is not a size",
 				    p.val[O_REGION]);
 		q.region_sectors = (uint32_t)v;
 	}
@@ -299,14 +299,14 @@ static int cmd_modify(int argc, char **argv, struct json_object *out)
 	if ((rc = parse_opts(argc, argv, modify_opts, &p)))
 		return rc;
 	if (p.npos)
-		return fail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(&q, 0, sizeof(q));
 	if ((rc = enum_opt(&p, O_OPERATION, &cim_operation, &q.has_op, &q.op)) ||
 	    (rc = enum_opt(&p, O_WAIT, &cim_copy_state, &q.has_wait, &q.wait)) ||
 	    (rc = timeout_opt(&p, &q.has_timeout, &q.timeout_s)))
 		return rc;
 	if (p.set[O_RSD])
-		return fail(RV_NOT_SUPPORTED,
+		return rfail(RV_NOT_SUPPORTED,
 			    "ReplicationSettingData: changing settings of a relationship is not supported");
 	q.sync = p.val[O_SYNC];
 	q.force = p.set[O_FORCE];
@@ -322,7 +322,7 @@ static int cmd_list(int argc, char **argv, struct json_object *out)
 	if ((rc = parse_opts(argc, argv, list_opts, &p)))
 		return rc;
 	if (p.npos)
-		return fail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(&q, 0, sizeof(q));
 	if ((rc = enum_opt(&p, O_SYNC_TYPE, &cim_sync_type, &q.has_sync_type, &q.sync_type)) ||
 	    (rc = enum_opt(&p, O_MODE, &cim_mode, &q.has_mode, &q.mode)) ||
@@ -360,24 +360,24 @@ static int cmd_job(int argc, char **argv, struct json_object *out)
 	if ((rc = timeout_opt(&p, &has_t, &t)))
 		return rc;
 	if (p.npos < 1)
-		return fail(RV_INVALID_PARAM, "job: expected show, wait or list");
+		return rfail(RV_INVALID_PARAM, "job: expected show, wait or list");
 	if (!strcmp(p.pos[0], "list")) {
 		struct json_object *arr = json_object_new_array();
 
 		if (p.npos > 1) {
 			json_object_put(arr);
-			return fail(RV_INVALID_PARAM, "job list: unexpected argument");
+			return rfail(RV_INVALID_PARAM, "job list: unexpected argument");
 		}
 		state_each("jobs", job_list_one, arr);
 		json_object_object_add(out, "Jobs", arr);
 		return RV_OK;
 	}
 	if (strcmp(p.pos[0], "show") && strcmp(p.pos[0], "wait"))
-		return fail(RV_INVALID_PARAM, "job: '%s' is not show, wait or list", p.pos[0]);
+		return rfail(RV_INVALID_PARAM, "job: '%s' is not show, wait or list", p.pos[0]);
 	if (p.npos != 2)
-		return fail(RV_INVALID_PARAM, "Job: exactly one job id expected");
+		return rfail(RV_INVALID_PARAM, "Job: exactly one job id expected");
 	if (has_t && strcmp(p.pos[0], "wait"))
-		return fail(RV_INVALID_PARAM, "Timeout: only for job wait");
+		return rfail(RV_INVALID_PARAM, "Timeout: only for job wait");
 	if ((rc = job_load(p.pos[1], &j)))
 		return rc;
 	if (!strcmp(p.pos[0], "wait"))
@@ -532,7 +532,7 @@ int cli_dispatch(int argc, char **argv, struct json_object *out, bool *json)
 			g_verbose++;
 		else if (!strcmp(a, "--state-dir")) {
 			if (i + 1 >= argc)
-				return fail(RV_INVALID_PARAM, "option --state-dir: needs a value");
+				return rfail(RV_INVALID_PARAM, "option --state-dir: needs a value");
 			state_override = argv[++i];
 		} else if (!strncmp(a, "--state-dir=", 12))
 			state_override = a + 12;
@@ -542,7 +542,7 @@ int cli_dispatch(int argc, char **argv, struct json_object *out, bool *json)
 			break;
 	}
 	if (i >= argc)
-		return fail(RV_INVALID_PARAM, "no command given (see replicactl --help)");
+		return rfail(RV_INVALID_PARAM, "no command given (see replicactl --help)");
 	if ((rc = state_init(state_override)))
 		return rc;
 	dmw_init();
@@ -579,7 +579,7 @@ int cli_dispatch(int argc, char **argv, struct json_object *out, bool *json)
 			p = bar ? bar + 1 : NULL;
 		}
 	}
-	return fail(RV_INVALID_PARAM, "unknown command '%s' (see replicactl --help)", argv[i]);
+	return rfail(RV_INVALID_PARAM, "unknown command '%s' (see replicactl --help)", argv[i]);
 }
 
 int cli_main(int argc, char **argv)
@@ -595,7 +595,7 @@ int cli_main(int argc, char **argv)
 		return 0;
 	}
 	if (rc != RV_OK && rc != RV_JOB_STARTED && !err_msg()[0])
-		fail(rc, "%s", cim_name_or(&cim_return_value, (uint32_t)rc));
+		rfail(rc, "%s", cim_name_or(&cim_return_value, (uint32_t)rc));
 	{
 		/* ReturnValue first, for readers */
 		struct json_object *res = json_object_new_object();

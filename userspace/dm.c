@@ -181,7 +181,7 @@ int dmw_get_table(const char *name, bool status, struct dmw_table *t)
 		return -1;
 	if (!dm_task_set_name(dmt, name) || !run(dmt, false)) {
 		dm_task_destroy(dmt);
-		return fail(-1, "cannot read the %s of dm device %s", status ? "status" : "table",
+		return rfail(-1, "cannot read the %s of dm device %s", status ? "status" : "table",
 			    name);
 	}
 	do {
@@ -270,7 +270,7 @@ static int simple(int type, const char *name, const char *what, bool cookie,
 	int ok;
 
 	if (!dmt)
-		return fail(-1, "out of memory");
+		return rfail(-1, "out of memory");
 	ok = dm_task_set_name(dmt, name);
 	if (ok && noflush)
 		ok = dm_task_no_flush(dmt);
@@ -282,7 +282,7 @@ static int simple(int type, const char *name, const char *what, bool cookie,
 		int e = dm_task_get_errno(dmt);
 
 		dm_task_destroy(dmt);
-		return fail(-1, "dm %s of %s failed: %s", what, name, e ? strerror(e) : "error");
+		return rfail(-1, "dm %s of %s failed: %s", what, name, e ? strerror(e) : "error");
 	}
 	dm_task_destroy(dmt);
 	return 0;
@@ -294,14 +294,14 @@ int dmw_load(const char *name, const struct dmw_table *t, bool ro)
 	int ok;
 
 	if (!dmt)
-		return fail(-1, "out of memory");
+		return rfail(-1, "out of memory");
 	ok = dm_task_set_name(dmt, name) && add_targets(dmt, t) &&
 	     (!ro || dm_task_set_ro(dmt)) && run(dmt, false);
 	if (!ok) {
 		int e = dm_task_get_errno(dmt);
 
 		dm_task_destroy(dmt);
-		return fail(-1, "dm table load into %s failed: %s (see the kernel log)", name,
+		return rfail(-1, "dm table load into %s failed: %s (see the kernel log)", name,
 			    e ? strerror(e) : "error");
 	}
 	dm_task_destroy(dmt);
@@ -314,7 +314,7 @@ int dmw_create(const char *name, const char *uuid, const struct dmw_table *t, bo
 	int ok;
 
 	if (!dmt)
-		return fail(-1, "out of memory");
+		return rfail(-1, "out of memory");
 	/* Create the device with its table loaded but not yet resumed. */
 	ok = dm_task_set_name(dmt, name) && (!uuid || dm_task_set_uuid(dmt, uuid)) &&
 	     add_targets(dmt, t) && (!ro || dm_task_set_ro(dmt)) && run(dmt, false);
@@ -322,7 +322,7 @@ int dmw_create(const char *name, const char *uuid, const struct dmw_table *t, bo
 		int e = dm_task_get_errno(dmt);
 
 		dm_task_destroy(dmt);
-		return fail(-1, "dm create of %s failed: %s (see the kernel log)", name,
+		return rfail(-1, "dm create of %s failed: %s (see the kernel log)", name,
 			    e ? strerror(e) : "error");
 	}
 	dm_task_destroy(dmt);
@@ -362,7 +362,7 @@ int dmw_message(const char *name, const char *msg, char *resp, unsigned int size
 	if (resp && size)
 		resp[0] = 0;
 	if (!dmt)
-		return fail(-1, "out of memory");
+		return rfail(-1, "out of memory");
 	ok = dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
 	     dm_task_set_message(dmt, msg) && run(dmt, false);
 	if (!ok) {
@@ -370,7 +370,7 @@ int dmw_message(const char *name, const char *msg, char *resp, unsigned int size
 
 		dm_task_destroy(dmt);
 		errno = e;
-		return fail(-1, "message '%s' to %s failed: %s", msg, name,
+		return rfail(-1, "message '%s' to %s failed: %s", msg, name,
 			    e ? strerror(e) : "error");
 	}
 	r = dm_task_get_message_response(dmt);
@@ -404,7 +404,7 @@ int dmw_list(dmw_list_fn fn, void *arg)
 		return -1;
 	if (!run(dmt, false)) {
 		dm_task_destroy(dmt);
-		return fail(-1, "cannot list dm devices (is dm-mod loaded?)");
+		return rfail(-1, "cannot list dm devices (is dm-mod loaded?)");
 	}
 	names = dm_task_get_names(dmt);
 	if (names && names->dev) {

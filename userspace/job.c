@@ -16,7 +16,7 @@ int job_create(const char *method, const char *sync_id, uint32_t wait_for,
 
 	memset(&j, 0, sizeof(j));
 	if (make_uuid(j.id))
-		return fail(RV_FAILED, "cannot generate a job id");
+		return rfail(RV_FAILED, "cannot generate a job id");
 	scopy(j.method, sizeof(j.method), method);
 	scopy(j.sync_id, sizeof(j.sync_id), sync_id);
 	j.wait_for = wait_for;
@@ -59,14 +59,14 @@ int job_load(const char *key, struct job *j)
 
 	memset(j, 0, sizeof(*j));
 	if (!key || !*key)
-		return fail(RV_INVALID_PARAM, "Job: required");
+		return rfail(RV_INVALID_PARAM, "Job: required");
 	if (!strncmp(key, JOB_ID_PREFIX, pl))
 		key += pl;
 	if (!name_valid(key, 39))
-		return fail(RV_INVALID_PARAM, "Job: '%s' is not a job id", key);
+		return rfail(RV_INVALID_PARAM, "Job: '%s' is not a job id", key);
 	o = state_get("jobs", key);
 	if (!o)
-		return fail(RV_INVALID_PARAM, "Job: no job '%s'", key);
+		return rfail(RV_INVALID_PARAM, "Job: no job '%s'", key);
 	scopy(j->id, sizeof(j->id), key);
 	scopy(j->method, sizeof(j->method), jget_str(o, "Method"));
 	scopy(j->sync_id, sizeof(j->sync_id), jget_str(o, "Synchronization"));
@@ -203,13 +203,13 @@ int job_wait(struct job *j, int64_t timeout_ms)
 	if (j->job_state == JS_COMPLETED)
 		return RV_OK;
 	if (j->job_state == JS_EXCEPTION)
-		return fail(RV_FAILED, "Job: %s", j->error);
+		return rfail(RV_FAILED, "Job: %s", j->error);
 	rel_discover(&set);
 	r = rel_find(&set, j->sync_id);
 	if (!r) {
 		rel_set_free(&set);
 		job_evaluate(j);
-		return fail(RV_FAILED, "Job: the relationship is gone");
+		return rfail(RV_FAILED, "Job: the relationship is gone");
 	}
 	rc = rel_wait_state(r, j->wait_for, timeout_ms);
 	rel_set_free(&set);
@@ -219,5 +219,5 @@ int job_wait(struct job *j, int64_t timeout_ms)
 	job_evaluate(j);
 	if (j->job_state == JS_COMPLETED)
 		return RV_OK;
-	return fail(RV_FAILED, "Job: %s", j->error[0] ? j->error : "failed");
+	return rfail(RV_FAILED, "Job: %s", j->error[0] ? j->error : "failed");
 }

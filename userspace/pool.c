@@ -81,12 +81,12 @@ int blkdev_resolve(const char *param, const char *s, struct blkdev *bd)
 
 	memset(bd, 0, sizeof(*bd));
 	if (!s || !*s)
-		return fail(5, "%s: missing", param);
+		return rfail(5, "%s: missing", param);
 	if (strlen(s) >= 240)
-		return fail(5, "%s: name too long", param);
+		return rfail(5, "%s: name too long", param);
 	if (sscanf(s, "%u:%u%c", &maj, &min, &extra) == 2) {
 		if (blkdev_from_devno(maj, min, bd))
-			return fail(5, "%s: no block device %s", param, s);
+			return rfail(5, "%s: no block device %s", param, s);
 		return 0;
 	}
 	if (s[0] != '/') {
@@ -98,22 +98,22 @@ int blkdev_resolve(const char *param, const char *s, struct blkdev *bd)
 		if ((dmw_info_name(s, &info) == 0 && info.exists) ||
 		    (dmw_info_uuid(s, &info) == 0 && info.exists)) {
 			if (blkdev_from_devno(info.major, info.minor, bd))
-				return fail(5, "%s: cannot inspect %s", param, s);
+				return rfail(5, "%s: cannot inspect %s", param, s);
 			return 0;
 		}
 		snprintf(path, sizeof(path), "/dev/%s", s);
 		if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
 			goto have_stat;
-		return fail(5, "%s: '%s' is not a block device, dm name or dm uuid", param, s);
+		return rfail(5, "%s: '%s' is not a block device, dm name or dm uuid", param, s);
 	}
 	scopy(path, sizeof(path), s);
 	if (stat(path, &st))
-		return fail(5, "%s: %s: %s", param, s, strerror(errno));
+		return rfail(5, "%s: %s: %s", param, s, strerror(errno));
 	if (!S_ISBLK(st.st_mode))
-		return fail(5, "%s: %s is not a block device", param, s);
+		return rfail(5, "%s: %s is not a block device", param, s);
 have_stat:
 	if (blkdev_from_devno(major(st.st_rdev), minor(st.st_rdev), bd))
-		return fail(5, "%s: cannot read the size of %s", param, path);
+		return rfail(5, "%s: cannot read the size of %s", param, path);
 	if (!bd->is_dm)
 		scopy(bd->path, sizeof(bd->path), path);
 	return 0;
@@ -125,9 +125,9 @@ int blkdev_check_unclaimed(const char *param, const struct blkdev *bd)
 
 	if (fd < 0) {
 		if (errno == EBUSY)
-			return fail(6, "%s: %s is in use (claimed by another user or a dm table)",
+			return rfail(6, "%s: %s is in use (claimed by another user or a dm table)",
 				    param, bd->path);
-		return fail(5, "%s: cannot open %s: %s", param, bd->path, strerror(errno));
+		return rfail(5, "%s: cannot open %s: %s", param, bd->path, strerror(errno));
 	}
 	close(fd);
 	return 0;
@@ -166,10 +166,10 @@ int blkdev_zero_head(const char *path)
 	int rc = 0;
 
 	if (fd < 0)
-		return fail(4, "cannot open %s: %s", path, strerror(errno));
+		return rfail(4, "cannot open %s: %s", path, strerror(errno));
 	memset(zero, 0, sizeof(zero));
 	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) || fsync(fd))
-		rc = fail(4, "cannot clear the metadata head of %s: %s", path, strerror(errno));
+		rc = rfail(4, "cannot clear the metadata head of %s: %s", path, strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -210,12 +210,12 @@ int loop_attach(const char *file, char *dev, unsigned int devsz)
 
 	ffd = open(file, O_RDWR | O_CLOEXEC);
 	if (ffd < 0)
-		return fail(4, "TargetPool: cannot open %s: %s", file, strerror(errno));
+		return rfail(4, "TargetPool: cannot open %s: %s", file, strerror(errno));
 	for (tries = 0; tries < 8; tries++) {
 		ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 		if (ctl < 0) {
 			close(ffd);
-			return fail(4, "TargetPool: no /dev/loop-control: %s", strerror(errno));
+			return rfail(4, "TargetPool: no /dev/loop-control: %s", strerror(errno));
 		}
 		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 		close(ctl);
@@ -238,7 +238,7 @@ int loop_attach(const char *file, char *dev, unsigned int devsz)
 			break;	/* raced with another user: retry */
 	}
 	close(ffd);
-	return fail(4, "TargetPool: cannot attach a loop device to %s: %s", file,
+	return rfail(4, "TargetPool: cannot attach a loop device to %s: %s", file,
 		    strerror(errno));
 bound:
 	memset(&li, 0, sizeof(li));
@@ -255,10 +255,10 @@ int loop_detach(const char *dev)
 	int rc;
 
 	if (fd < 0)
-		return fail(-1, "cannot open %s: %s", dev, strerror(errno));
+		return rfail(-1, "cannot open %s: %s", dev, strerror(errno));
 	rc = ioctl(fd, LOOP_CLR_FD, 0);
 	close(fd);
-	return rc ? fail(-1, "cannot detach %s: %s", dev, strerror(errno)) : 0;
+	return rc ? rfail(-1, "cannot detach %s: %s", dev, strerror(errno)) : 0;
 }
 
 /* ---- pools ---- */
@@ -306,7 +306,7 @@ int pool_parse(const char *s, struct pool *p)
 
 	memset(p, 0, sizeof(*p));
 	if (!s || !*s)
-		return fail(5, "TargetPool: empty");
+		return rfail(5, "TargetPool: empty");
 	if (!strncmp(s, "dir:", 4)) {
 		p->kind = POOL_DIR;
 		s += 4;
@@ -319,19 +319,19 @@ int pool_parse(const char *s, struct pool *p)
 		p->kind = POOL_LVM;
 	}
 	if (scopy(p->where, sizeof(p->where), s) || !*s)
-		return fail(5, "TargetPool: bad pool '%s'", s);
+		return rfail(5, "TargetPool: bad pool '%s'", s);
 	if (p->kind == POOL_DIR) {
 		if (s[0] != '/')
-			return fail(5, "TargetPool: directory '%s' must be an absolute path", s);
+			return rfail(5, "TargetPool: directory '%s' must be an absolute path", s);
 		if (stat(s, &st) || !S_ISDIR(st.st_mode))
-			return fail(5, "TargetPool: %s is not a directory", s);
+			return rfail(5, "TargetPool: %s is not a directory", s);
 		if (access(s, W_OK))
-			return fail(5, "TargetPool: directory %s is not writable", s);
+			return rfail(5, "TargetPool: directory %s is not writable", s);
 	} else {
 		if (!name_valid(s, 120))
-			return fail(5, "TargetPool: bad volume group name '%s'", s);
+			return rfail(5, "TargetPool: bad volume group name '%s'", s);
 		if (!have_prog("lvcreate"))
-			return fail(1, "TargetPool: LVM pools are not supported here (lvm2 is not installed)");
+			return rfail(1, "TargetPool: LVM pools are not supported here (lvm2 is not installed)");
 	}
 	return 0;
 }
@@ -345,20 +345,20 @@ int pool_alloc(const struct pool *p, const char *name, uint64_t bytes, bool thic
 	bytes = (bytes + 4095) & ~4095ull;
 	if (p->kind == POOL_DIR) {
 		if (sfmt(file, sizeof(file), "%s/%s.img", p->where, name))
-			return fail(5, "TargetPool: path too long");
+			return rfail(5, "TargetPool: path too long");
 		fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return fail(4, "TargetPool: cannot create %s: %s", file, strerror(errno));
+			return rfail(4, "TargetPool: cannot create %s: %s", file, strerror(errno));
 		if ((thick ? posix_fallocate(fd, 0, (off_t)bytes) : ftruncate(fd, (off_t)bytes))) {
 			close(fd);
 			unlink(file);
-			return fail(4, "TargetPool: no space for %llu bytes in %s",
+			return rfail(4, "TargetPool: no space for %llu bytes in %s",
 				    (unsigned long long)bytes, p->where);
 		}
 		if (thick && ftruncate(fd, (off_t)bytes)) {
 			close(fd);
 			unlink(file);
-			return fail(4, "TargetPool: cannot size %s", file);
+			return rfail(4, "TargetPool: cannot size %s", file);
 		}
 		fsync(fd);
 		close(fd);
@@ -375,10 +375,10 @@ int pool_alloc(const struct pool *p, const char *name, uint64_t bytes, bool thic
 
 		snprintf(size, sizeof(size), "%llub", (unsigned long long)bytes);
 		if (run_prog(argv))
-			return fail(4, "TargetPool: lvcreate %s in %s failed", name, p->where);
+			return rfail(4, "TargetPool: lvcreate %s in %s failed", name, p->where);
 		if (sfmt(lv, sizeof(lv), "%s/%s", p->where, name) ||
 		    sfmt(dev, devsz, "/dev/%s", lv) || sfmt(alloc, allocsz, "lvm:%s", lv))
-			return fail(5, "TargetPool: name too long");
+			return rfail(5, "TargetPool: name too long");
 		return 0;
 	}
 }
@@ -395,13 +395,13 @@ int pool_free(const char *alloc, const char *dev)
 		else if (!loop_find(alloc + 4, loop, sizeof(loop)))
 			loop_detach(loop);
 		if (unlink(alloc + 4) && errno != ENOENT)
-			return fail(-1, "cannot remove %s: %s", alloc + 4, strerror(errno));
+			return rfail(-1, "cannot remove %s: %s", alloc + 4, strerror(errno));
 		return 0;
 	}
 	if (!strncmp(alloc, "lvm:", 4)) {
 		char *argv[] = { "lvremove", "-q", "-f", (char *)alloc + 4, NULL };
 
-		return run_prog(argv) ? fail(-1, "lvremove %s failed", alloc + 4) : 0;
+		return run_prog(argv) ? rfail(-1, "lvremove %s failed", alloc + 4) : 0;
 	}
 	return -1;
 }

@@ -42,7 +42,7 @@ static int source_devno(const struct rel *r, uint32_t *maj, uint32_t *min)
 
 	if (r->inplace) {
 		if (dmw_info_name(r->real, &info) || !info.exists)
-			return fail(-1, "the source stand-in device %s is missing", r->real);
+			return rfail(-1, "the source stand-in device %s is missing", r->real);
 		*maj = info.major;
 		*min = info.minor;
 		return 0;
@@ -816,17 +816,17 @@ int rel_wait_state(struct rel *r, uint32_t want, int64_t timeout_ms)
 		seen = w_events;
 		pthread_mutex_unlock(&w_lock);
 		if (rel_refresh(r))
-			return fail(RV_FAILED, "Synchronization: cannot read the status of %s",
+			return rfail(RV_FAILED, "Synchronization: cannot read the status of %s",
 				    r->front);
 		if (copy_state_reached(want, r->props.copy_state))
 			return RV_OK;
 		if (copy_state_dead_end(want, r->props.copy_state))
-			return fail(RV_FAILED, "WaitForCopyState: %s cannot be reached from %s",
+			return rfail(RV_FAILED, "WaitForCopyState: %s cannot be reached from %s",
 				    cim_name_or(&cim_copy_state, want),
 				    cim_name_or(&cim_copy_state, r->props.copy_state));
 		now = mono_ms();
 		if (deadline >= 0 && now >= deadline)
-			return fail(RV_TIMEOUT, "Timeout: %s not reached (CopyState %s, %u%% synced)",
+			return rfail(RV_TIMEOUT, "Timeout: %s not reached (CopyState %s, %u%% synced)",
 				    cim_name_or(&cim_copy_state, want),
 				    cim_name_or(&cim_copy_state, r->props.copy_state),
 				    r->props.percent_synced);
@@ -859,37 +859,37 @@ int cer_validate(const struct cer_req *q, struct cer_plan *p)
 
 	memset(p, 0, sizeof(*p));
 	if (!q->has_sync_type)
-		return fail(RV_INVALID_PARAM, "SyncType: required (mirror, snapshot, clone or 6, 7, 8)");
+		return rfail(RV_INVALID_PARAM, "SyncType: required (mirror, snapshot, clone or 6, 7, 8)");
 	c = caps_for(q->sync_type);
 	if (!c || !c->supported)
-		return fail(RV_NOT_SUPPORTED, "SyncType: %s is not supported",
+		return rfail(RV_NOT_SUPPORTED, "SyncType: %s is not supported",
 			    cim_name_or(&cim_sync_type, q->sync_type));
 	p->sync_type = q->sync_type;
 	p->mode = q->has_mode ? q->mode : c->default_mode;
 	if (q->has_mode && q->mode == MODE_ADAPTIVE)
-		return fail(RV_NOT_SUPPORTED, "Mode: Adaptive is not supported");
+		return rfail(RV_NOT_SUPPORTED, "Mode: Adaptive is not supported");
 	if (!caps_mode_ok(c, p->mode))
-		return fail(RV_NOT_SUPPORTED, "Mode: %s is not supported for %s",
+		return rfail(RV_NOT_SUPPORTED, "Mode: %s is not supported for %s",
 			    cim_name_or(&cim_mode, p->mode), cim_name_or(&cim_sync_type, p->sync_type));
 	if (!q->source || !*q->source)
-		return fail(RV_INVALID_PARAM, "SourceElement: required");
+		return rfail(RV_INVALID_PARAM, "SourceElement: required");
 	if (q->source_ap)
-		return fail(RV_NOT_SUPPORTED, "SourceAccessPoint: remote access is not supported");
+		return rfail(RV_NOT_SUPPORTED, "SourceAccessPoint: remote access is not supported");
 	if (q->target_ap)
-		return fail(RV_NOT_SUPPORTED, "TargetAccessPoint: remote access is not supported");
+		return rfail(RV_NOT_SUPPORTED, "TargetAccessPoint: remote access is not supported");
 	if (q->target && (!*q->target))
-		return fail(RV_INVALID_PARAM, "TargetElement: empty");
+		return rfail(RV_INVALID_PARAM, "TargetElement: empty");
 	if (q->target && q->goal)
-		return fail(RV_INVALID_PARAM, "TargetSettingGoal: must not be given with TargetElement");
+		return rfail(RV_INVALID_PARAM, "TargetSettingGoal: must not be given with TargetElement");
 	if (q->target && q->pool)
-		return fail(RV_INVALID_PARAM, "TargetPool: must not be given with TargetElement");
+		return rfail(RV_INVALID_PARAM, "TargetPool: must not be given with TargetElement");
 	if (q->goal) {
 		if (!strcasecmp(q->goal, "thin"))
 			p->thick = false;
 		else if (!strcasecmp(q->goal, "thick") || !strcasecmp(q->goal, "full"))
 			p->thick = true;
 		else
-			return fail(RV_INVALID_PARAM, "TargetSettingGoal: '%s' is not thin or thick",
+			return rfail(RV_INVALID_PARAM, "TargetSettingGoal: '%s' is not thin or thick",
 				    q->goal);
 	}
 	if (q->rsd_text) {
@@ -903,32 +903,32 @@ int cer_validate(const struct cer_req *q, struct cer_plan *p)
 	if (p->eff.thick_target && !q->goal)
 		p->thick = true;
 	if ((p->eff.target_supplier == 1 || p->eff.target_supplier == 5) && !q->target)
-		return fail(RV_INVALID_PARAM,
+		return rfail(RV_INVALID_PARAM,
 			    "TargetElement: required by ReplicationSettingData TargetElementSupplier");
 	if (p->eff.target_supplier == 2 && q->target)
-		return fail(RV_INVALID_PARAM,
+		return rfail(RV_INVALID_PARAM,
 			    "TargetElement: ReplicationSettingData TargetElementSupplier asks for a new target");
 	if (!q->target && !q->pool)
-		return fail(RV_INVALID_PARAM, "TargetPool: required when TargetElement is not given");
+		return rfail(RV_INVALID_PARAM, "TargetPool: required when TargetElement is not given");
 	if (!q->meta && !q->pool)
-		return fail(RV_INVALID_PARAM,
+		return rfail(RV_INVALID_PARAM,
 			    "MetadataElement: required when TargetPool is not given");
 	if (q->has_wait && !caps_list_has(c->create_wait, 6, q->wait))
-		return fail(RV_INVALID_PARAM, "WaitForCopyState: %s is not supported for %s",
+		return rfail(RV_INVALID_PARAM, "WaitForCopyState: %s is not supported for %s",
 			    cim_name_or(&cim_copy_state, q->wait),
 			    cim_name_or(&cim_sync_type, p->sync_type));
 	if (q->has_timeout && !q->has_wait)
-		return fail(RV_INVALID_PARAM, "Timeout: needs WaitForCopyState");
+		return rfail(RV_INVALID_PARAM, "Timeout: needs WaitForCopyState");
 	if (q->has_timeout && (q->timeout_s == 0 || q->timeout_s > 7 * 24 * 3600))
-		return fail(RV_INVALID_PARAM, "Timeout: must be 1..604800 seconds");
+		return rfail(RV_INVALID_PARAM, "Timeout: must be 1..604800 seconds");
 	p->region_sectors = q->region_sectors ? q->region_sectors : DEFAULT_REGION_SECTORS;
 	if (!replica_region_size_valid(p->region_sectors))
-		return fail(RV_INVALID_PARAM,
+		return rfail(RV_INVALID_PARAM,
 			    "RegionSize: %u sectors is not a power of two from 8 to 2097152",
 			    p->region_sectors);
 	if (q->element_name) {
 		if (!name_valid(q->element_name, 100))
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "ElementName: '%s' must be 1-100 characters of [A-Za-z0-9._+-]",
 				    q->element_name);
 		scopy(p->element_name, sizeof(p->element_name), q->element_name);
@@ -949,11 +949,11 @@ static int dm_name_free(const char *param, const char *name)
 	struct dmw_info info;
 
 	if (!name_valid(name, 127))
-		return fail(RV_INVALID_PARAM, "%s: '%s' is not a usable dm name", param, name);
+		return rfail(RV_INVALID_PARAM, "%s: '%s' is not a usable dm name", param, name);
 	if (dmw_info_name(name, &info))
-		return fail(RV_FAILED, "device-mapper is not available (is dm-mod loaded?)");
+		return rfail(RV_FAILED, "device-mapper is not available (is dm-mod loaded?)");
 	if (info.exists)
-		return fail(RV_INVALID_PARAM, "%s: a dm device named %s already exists", param,
+		return rfail(RV_INVALID_PARAM, "%s: a dm device named %s already exists", param,
 			    name);
 	return 0;
 }
@@ -1003,14 +1003,14 @@ static int check_dm_role(const char *param, const struct blkdev *bd)
 	if (!bd->is_dm)
 		return 0;
 	if (!strncmp(bd->dm_uuid, DMREPLICA_UUID_PREFIX, strlen(DMREPLICA_UUID_PREFIX)))
-		return fail(RV_IN_USE, "%s: %s is already part of a replication relationship",
+		return rfail(RV_IN_USE, "%s: %s is already part of a replication relationship",
 			    param, bd->path);
 	if (dmw_get_table(bd->dm_name, false, &t))
-		return fail(RV_FAILED, "%s: cannot read the table of %s", param, bd->path);
+		return rfail(RV_FAILED, "%s: cannot read the table of %s", param, bd->path);
 	for (i = 0; i < t.n; i++)
 		if (!strcmp(t.t[i].type, "replica")) {
 			dmw_table_free(&t);
-			return fail(RV_IN_USE, "%s: %s is already in a replication relationship",
+			return rfail(RV_IN_USE, "%s: %s is already in a replication relationship",
 				    param, bd->path);
 		}
 	dmw_table_free(&t);
@@ -1039,10 +1039,10 @@ static int make_table(struct dmw_table *t, uint64_t len, const char *type, char 
 
 	memset(t, 0, sizeof(*t));
 	if (!params)
-		return fail(RV_FAILED, "cannot build the %s table", type);
+		return rfail(RV_FAILED, "cannot build the %s table", type);
 	rc = dmw_table_add(t, 0, len, type, params);
 	free(params);
-	return rc ? fail(RV_FAILED, "out of memory") : 0;
+	return rc ? rfail(RV_FAILED, "out of memory") : 0;
 }
 
 static char *linear_params(uint32_t maj, uint32_t min)
@@ -1123,7 +1123,7 @@ static int new_element_name_unique(const char *name)
 	if (rel_discover(&set))
 		return 0;
 	if (rel_find(&set, name))
-		rc = fail(RV_INVALID_PARAM, "ElementName: '%s' is already used by a relationship",
+		rc = rfail(RV_INVALID_PARAM, "ElementName: '%s' is already used by a relationship",
 			  name);
 	rel_set_free(&set);
 	return rc;
@@ -1143,11 +1143,11 @@ static int finish_wait(struct rel *r, bool has_wait, uint32_t want, bool has_tim
 		return rc;
 	}
 	if (rel_refresh(r))
-		return fail(RV_FAILED, "cannot read the status of %s", r->front);
+		return rfail(RV_FAILED, "cannot read the status of %s", r->front);
 	if (copy_state_reached(want, r->props.copy_state))
 		return RV_OK;
 	if (copy_state_dead_end(want, r->props.copy_state))
-		return fail(RV_FAILED, "WaitForCopyState: %s cannot be reached from %s",
+		return rfail(RV_FAILED, "WaitForCopyState: %s cannot be reached from %s",
 			    cim_name_or(&cim_copy_state, want),
 			    cim_name_or(&cim_copy_state, r->props.copy_state));
 	if (job_create(method, r->id, want, op, job))
@@ -1175,7 +1175,7 @@ int rel_create(const struct cer_req *q, struct json_object *out)
 	memset(&r, 0, sizeof(r));
 	memset(&pool, 0, sizeof(pool));
 	if (make_uuid(r.id))
-		return fail(RV_FAILED, "cannot generate an id");
+		return rfail(RV_FAILED, "cannot generate an id");
 	if (plan.element_name[0])
 		scopy(r.element_name, sizeof(r.element_name), plan.element_name);
 	else
@@ -1200,7 +1200,7 @@ int rel_create(const struct cer_req *q, struct json_object *out)
 	if (rc)
 		return rc;
 	if (src.sectors == 0)
-		return fail(RV_INVALID_PARAM, "SourceElement: %s has size 0", src.path);
+		return rfail(RV_INVALID_PARAM, "SourceElement: %s has size 0", src.path);
 	rc = check_dm_role("SourceElement", &src);
 	if (rc)
 		return rc;
@@ -1220,12 +1220,12 @@ int rel_create(const struct cer_req *q, struct json_object *out)
 		if (rc)
 			return rc;
 		if (same_dev(&tgt, &src))
-			return fail(RV_INVALID_PARAM, "TargetElement: is the SourceElement");
+			return rfail(RV_INVALID_PARAM, "TargetElement: is the SourceElement");
 		rc = check_dm_role("TargetElement", &tgt);
 		if (rc)
 			return rc;
 		if (tgt.sectors < src.sectors)
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "TargetElement: %s (%llu sectors) is smaller than the source (%llu)",
 				    tgt.path, (unsigned long long)tgt.sectors,
 				    (unsigned long long)src.sectors);
@@ -1244,13 +1244,13 @@ int rel_create(const struct cer_req *q, struct json_object *out)
 		if (rc)
 			return rc;
 		if (same_dev(&meta, &src) || (q->target && same_dev(&meta, &tgt)))
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "MetadataElement: must differ from source and target");
 		rc = check_dm_role("MetadataElement", &meta);
 		if (rc)
 			return rc;
 		if (meta.sectors < min_meta)
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "MetadataElement: %s has %llu sectors, %llu needed",
 				    meta.path, (unsigned long long)meta.sectors,
 				    (unsigned long long)min_meta);
@@ -1262,7 +1262,7 @@ int rel_create(const struct cer_req *q, struct json_object *out)
 		    replica_sb_pick(buf, buf + 4096, &sb, &which) == REPLICA_FMT_OK &&
 		    !q->force) {
 			free(buf);
-			return fail(RV_IN_USE,
+			return rfail(RV_IN_USE,
 				    "MetadataElement: %s holds dm-replica metadata (use assemble, or --force to reformat)",
 				    meta.path);
 		}
@@ -1384,25 +1384,25 @@ out:
 int mrs_validate(const struct mrs_req *q)
 {
 	if (!q->has_op)
-		return fail(RV_INVALID_PARAM, "Operation: required");
+		return rfail(RV_INVALID_PARAM, "Operation: required");
 	if (!q->sync || !*q->sync)
-		return fail(RV_INVALID_PARAM, "Synchronization: required");
+		return rfail(RV_INVALID_PARAM, "Synchronization: required");
 	switch (q->op) {
 	case OP_ACTIVATE_CONSISTENCY:
 	case OP_DEACTIVATE_CONSISTENCY:
 	case OP_ADD_SYNC_PAIR:
 	case OP_REMOVE_SYNC_PAIR:
-		return fail(RV_NOT_SUPPORTED, "Operation: %s (group operations) is not supported",
+		return rfail(RV_NOT_SUPPORTED, "Operation: %s (group operations) is not supported",
 			    cim_name_or(&cim_operation, q->op));
 	case OP_RESET_TO_ADAPTIVE:
-		return fail(RV_NOT_SUPPORTED, "Operation: Reset To Adaptive is not supported");
+		return rfail(RV_NOT_SUPPORTED, "Operation: Reset To Adaptive is not supported");
 	default:
 		break;
 	}
 	if (q->has_timeout && !q->has_wait)
-		return fail(RV_INVALID_PARAM, "Timeout: needs WaitForCopyState");
+		return rfail(RV_INVALID_PARAM, "Timeout: needs WaitForCopyState");
 	if (q->has_timeout && (q->timeout_s == 0 || q->timeout_s > 7 * 24 * 3600))
-		return fail(RV_INVALID_PARAM, "Timeout: must be 1..604800 seconds");
+		return rfail(RV_INVALID_PARAM, "Timeout: must be 1..604800 seconds");
 	return RV_OK;
 }
 
@@ -1418,13 +1418,13 @@ static int dissolve(struct rel *r, bool return_to_pool)
 
 	if (r->view[0] && return_to_pool) {
 		if (dmw_info_name(r->view, &vinfo) == 0 && vinfo.exists && vinfo.open_count > 0)
-			return fail(RV_IN_USE, "Synchronization: the view %s is open", r->view);
+			return rfail(RV_IN_USE, "Synchronization: the view %s is open", r->view);
 	}
 	/* the front's new table: the original one, or linear on the source */
 	if (r->inplace) {
 		if (!(r->orig_table && !dmw_table_parse(r->orig_table, &ft)) &&
 		    dmw_get_table(r->real, false, &ft))
-			return fail(RV_FAILED, "Synchronization: the original table of %s is lost",
+			return rfail(RV_FAILED, "Synchronization: the original table of %s is lost",
 				    r->front);
 	} else {
 		if (source_devno(r, &smaj, &smin) ||
@@ -1489,20 +1489,20 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 	if (rc)
 		return rc;
 	if (!cim_name(&cim_operation, q->op))
-		return fail(RV_INVALID_PARAM, "Operation: %u is not a valid operation", q->op);
+		return rfail(RV_INVALID_PARAM, "Operation: %u is not a valid operation", q->op);
 	if (rel_discover(&set))
-		return fail(RV_FAILED, "cannot list relationships");
+		return rfail(RV_FAILED, "cannot list relationships");
 	r = rel_find(&set, q->sync);
 	if (!r) {
 		rel_set_free(&set);
-		return fail(RV_INVALID_PARAM, "Synchronization: no relationship '%s'", q->sync);
+		return rfail(RV_INVALID_PARAM, "Synchronization: no relationship '%s'", q->sync);
 	}
 	if (q->has_wait) {
 		const struct sync_type_caps *c = caps_for(r->sync_type);
 
 		if (!c || !caps_list_has(c->modify_wait, 8, q->wait)) {
 			rel_set_free(&set);
-			return fail(RV_INVALID_PARAM, "WaitForCopyState: %s is not supported here",
+			return rfail(RV_INVALID_PARAM, "WaitForCopyState: %s is not supported here",
 				    cim_name_or(&cim_copy_state, q->wait));
 		}
 	}
@@ -1521,14 +1521,14 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 			state_del("syncs", r->id);
 			rc = RV_OK;
 		} else {
-			rc = fail(RV_INVALID_PARAM,
+			rc = rfail(RV_INVALID_PARAM,
 				  "Synchronization: %s is not assembled (run replicactl assemble)",
 				  q->sync);
 		}
 		goto out;
 	}
 	if (rel_refresh(r)) {
-		rc = fail(RV_FAILED, "Synchronization: cannot read the status of %s", r->front);
+		rc = rfail(RV_FAILED, "Synchronization: cannot read the status of %s", r->front);
 		goto out;
 	}
 	rc = caps_check_op(r->sync_type, q->op, r->props.copy_state, q->force, &rule);
@@ -1544,7 +1544,7 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 			msg = "clear_errors";
 		if (dmw_message(r->front, msg, resp, sizeof(resp))) {
 			rc = errno == EINVAL || errno == EOPNOTSUPP ?
-			     fail(RV_NOT_SUPPORTED, "Operation: the kernel refused '%s'", msg) :
+			     rfail(RV_NOT_SUPPORTED, "Operation: the kernel refused '%s'", msg) :
 			     RV_FAILED;
 			goto out;
 		}
@@ -1588,9 +1588,9 @@ out:
 int grr_validate(const struct grr_req *q)
 {
 	if (q->has_sync_type && !caps_for(q->sync_type))
-		return fail(RV_INVALID_PARAM, "SyncType: invalid");
+		return rfail(RV_INVALID_PARAM, "SyncType: invalid");
 	if (q->has_mode && q->mode == MODE_ADAPTIVE)
-		return fail(RV_NOT_SUPPORTED, "Mode: Adaptive is not supported");
+		return rfail(RV_NOT_SUPPORTED, "Mode: Adaptive is not supported");
 	return RV_OK;
 }
 
@@ -1668,7 +1668,7 @@ static int resolve_leg(struct rel_dev *d, const char *param)
 		char dev[256];
 
 		if (pool_attach(d->alloc, dev, sizeof(dev)))
-			return fail(RV_FAILED, "%s: cannot attach %s", param, d->alloc);
+			return rfail(RV_FAILED, "%s: cannot attach %s", param, d->alloc);
 		scopy(d->path, sizeof(d->path), dev);
 	}
 	if (blkdev_resolve(param, d->path, &bd))
@@ -1718,7 +1718,7 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 			}
 	}
 	if (!meta_ok)
-		return fail(RV_FAILED, "MetadataElement: no valid dm-replica superblock found for %s",
+		return rfail(RV_FAILED, "MetadataElement: no valid dm-replica superblock found for %s",
 			    r->id);
 	for (i = 0; i < nf; i++)
 		if (r->kernel_uuid[0] && !strcmp(f[i].uuid, r->kernel_uuid))
@@ -1729,7 +1729,7 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 		return RV_FAILED;
 	if (r->inplace) {
 		if (!src.is_dm || !all_linear(src.dm_name))
-			return fail(RV_FAILED, "SourceElement: %s is not a dm-linear volume any more",
+			return rfail(RV_FAILED, "SourceElement: %s is not a dm-linear volume any more",
 				    r->source.path);
 		scopy(r->front, sizeof(r->front), src.dm_name);
 		if (dmw_get_table(src.dm_name, false, &orig))
@@ -1884,7 +1884,7 @@ int rel_assemble(const char *const *cand, int n, struct json_object *out)
 	state_unlock(lockfd);
 	err_clear();
 	if (rc)
-		fail(rc, "some relationships could not be assembled");
+		rfail(rc, "some relationships could not be assembled");
 	json_object_object_add(out, "Relationships", done);
 	json_object_object_add(out, "UnassembledMetadata", orphans);
 	return rc;

@@ -86,7 +86,7 @@ struct cer_plan {
 	char element_name[128];
 };
 
-/* Parameter checks that need no devices: 0, 1 or 5 (message via fail()). */
+/* Parameter checks that need no devices: 0, 1 or 5 (message via rfail()). */
 int cer_validate(const struct cer_req *q, struct cer_plan *plan);
 /* The whole method; fills `out` with the CIM out-parameters. */
 int rel_create(const struct cer_req *q, struct json_object *out);

@@ -80,7 +80,7 @@ static const struct pdesc props[RSD_NPROPS] = {
 	[RSD_MAXIMUM_SKEW] = { "MaximumSkew", K_U64, NULL },
 };
 
-#define RSDFAIL(...) fail(RV_INVALID_PARAM, "ReplicationSettingData: " __VA_ARGS__)
+#define RSDFAIL(...) rfail(RV_INVALID_PARAM, "ReplicationSettingData: " __VA_ARGS__)
 
 const char *rsd_prop_name(enum rsd_prop p)
 {
@@ -186,7 +186,7 @@ int rsd_parse_json(const char *text, struct rsd *out)
 		return RSDFAIL("too long");
 	tok = json_tokener_new();
 	if (!tok)
-		return fail(RV_FAILED, "out of memory");
+		return rfail(RV_FAILED, "out of memory");
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (!obj || jerr != json_tokener_success) {
@@ -434,7 +434,7 @@ int rsd_parse(const char *text, struct rsd *out)
 	return rsd_parse_instance(s, out);
 }
 
-#define NS(...) fail(RV_NOT_SUPPORTED, "ReplicationSettingData: " __VA_ARGS__)
+#define NS(...) rfail(RV_NOT_SUPPORTED, "ReplicationSettingData: " __VA_ARGS__)
 
 static void add_core(struct rsd_effect *e, const char *key, uint64_t v)
 {
@@ -523,10 +523,10 @@ int rsd_apply(const struct rsd *r, uint32_t st, uint32_t mode,
 		return NS("MaximumSkew (Adaptive mode) is not supported");
 	if (r->set[RSD_DESIRED_RPO]) {
 		if (st != ST_MIRROR || mode != MODE_ASYNC)
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "ReplicationSettingData: DesiredRPO applies to asynchronous mirrors only");
 		if (r->num[RSD_DESIRED_RPO] == 0 || r->num[RSD_DESIRED_RPO] > UINT32_MAX)
-			return fail(RV_INVALID_PARAM,
+			return rfail(RV_INVALID_PARAM,
 				    "ReplicationSettingData: DesiredRPO out of range");
 		add_core(e, "max_lag_ms", r->num[RSD_DESIRED_RPO]);
 	}

@@ -26,9 +26,9 @@ int state_init(const char *override)
 	if (!d || !*d)
 		d = STATE_DEFAULT_DIR;
 	if (d[0] != '/')
-		return fail(5, "--state-dir: '%s' is not an absolute path", d);
+		return rfail(5, "--state-dir: '%s' is not an absolute path", d);
 	if (scopy(g_dir, sizeof(g_dir) - 64, d))
-		return fail(5, "--state-dir: path too long");
+		return rfail(5, "--state-dir: path too long");
 	return 0;
 }
 
@@ -87,10 +87,10 @@ int state_atomic_write(const char *path, const char *data, size_t len)
 	int fd;
 
 	if (sfmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
-		return fail(-1, "state: path too long");
+		return rfail(-1, "state: path too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(-1, "state: cannot create %s: %s", tmp, strerror(errno));
+		return rfail(-1, "state: cannot create %s: %s", tmp, strerror(errno));
 	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);
 
@@ -111,7 +111,7 @@ int state_atomic_write(const char *path, const char *data, size_t len)
 	if (rename(tmp, path))
 		goto err;
 	if (fsync_dir(path))
-		return fail(-1, "state: cannot sync the directory of %s: %s", path,
+		return rfail(-1, "state: cannot sync the directory of %s: %s", path,
 			    strerror(errno));
 	return 0;
 err:
@@ -121,7 +121,7 @@ err:
 		if (fd >= 0)
 			close(fd);
 		unlink(tmp);
-		return fail(-1, "state: cannot write %s: %s", path, strerror(e));
+		return rfail(-1, "state: cannot write %s: %s", path, strerror(e));
 	}
 }
 
@@ -138,9 +138,9 @@ int state_put(const char *kind, const char *id, struct json_object *obj)
 	const char *text;
 
 	if (sfmt(dir, sizeof(dir), "%s/%s", g_dir, kind) || mkdir_p(dir))
-		return fail(-1, "state: cannot create %s/%s: %s", g_dir, kind, strerror(errno));
+		return rfail(-1, "state: cannot create %s/%s: %s", g_dir, kind, strerror(errno));
 	if (rec_path(path, sizeof(path), kind, id))
-		return fail(-1, "state: bad record id '%s'", id);
+		return rfail(-1, "state: bad record id '%s'", id);
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
 						   JSON_C_TO_STRING_NOSLASHESCAPE);
 	return state_atomic_write(path, text, strlen(text));
@@ -170,7 +170,7 @@ int state_del(const char *kind, const char *id)
 	if (rec_path(path, sizeof(path), kind, id))
 		return -1;
 	if (unlink(path) && errno != ENOENT)
-		return fail(-1, "state: cannot remove %s: %s", path, strerror(errno));
+		return rfail(-1, "state: cannot remove %s: %s", path, strerror(errno));
 	fsync_dir(path);
 	return 0;
 }
@@ -213,18 +213,18 @@ int state_lock(int timeout_s)
 	int fd, waited = 0;
 
 	if (mkdir_p(g_dir))
-		return fail(-1, "state: cannot create %s: %s", g_dir, strerror(errno));
+		return rfail(-1, "state: cannot create %s: %s", g_dir, strerror(errno));
 	if (sfmt(path, sizeof(path), "%s/lock", g_dir))
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(-1, "state: cannot open %s: %s", path, strerror(errno));
+		return rfail(-1, "state: cannot open %s: %s", path, strerror(errno));
 	while (flock(fd, LOCK_EX | LOCK_NB)) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		if (errno != EWOULDBLOCK || waited >= timeout_s * 10) {
 			close(fd);
-			return fail(-2, "state: another replicactl request holds %s", path);
+			return rfail(-2, "state: another replicactl request holds %s", path);
 		}
 		nanosleep(&ts, NULL);
 		waited++;

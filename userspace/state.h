@@ -17,7 +17,7 @@
 int state_init(const char *override);
 const char *state_dir(void);
 
-/* Write `data` to `path` atomically; 0 or -1 (message via fail()). */
+/* Write `data` to `path` atomically; 0 or -1 (message via rfail()). */
 int state_atomic_write(const char *path, const char *data, size_t len);
 
 /* kind: "syncs" or "jobs". */

@@ -14,7 +14,7 @@
 int g_verbose;
 static char g_err[1024];
 
-int fail(int rv, const char *fmt, ...)
+int rfail(int rv, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -21,10 +21,10 @@ enum cim_rv {
 
 /*
  * Record an error message for the current request and return `rv`, so a
- * failing check reads `return fail(RV_INVALID_PARAM, "SyncType: ...")`.
+ * failing check reads `return rfail(RV_INVALID_PARAM, "SyncType: ...")`.
  * The first message recorded wins until err_clear().
  */
-int fail(int rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rfail(int rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *err_msg(void);
 void err_clear(void);
 /* Append detail to the current message (used by the dm log hook). */

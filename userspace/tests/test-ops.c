@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Host unit tests: the capability / precondition table of caps.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "caps.h"
+#include "cim.h"
+#include "util.h"
+
+struct pre_case {
+	uint32_t st, op, state;
+	bool force;
+	int rv;
+};
+
+static const struct pre_case cases[] = {
+	/* mirror */
+	{ 6, OP_FRACTURE, CS_SYNCHRONIZED, false, 0 },
+	{ 6, OP_FRACTURE, CS_UNSYNCHRONIZED, false, 0 },
+	{ 6, OP_FRACTURE, CS_FRACTURED, false, 5 },
+	{ 6, OP_FRACTURE, CS_FRACTURED, true, 0 },
+	{ 6, OP_SPLIT, CS_UNSYNCHRONIZED, false, 5 },
+	{ 6, OP_SPLIT, CS_SYNCHRONIZED, false, 0 },
+	{ 6, OP_RESYNC, CS_FRACTURED, false, 0 },
+	{ 6, OP_RESYNC, CS_SPLIT, false, 0 },
+	{ 6, OP_RESYNC, CS_BROKEN, false, 0 },
+	{ 6, OP_RESYNC, CS_SYNCHRONIZED, false, 5 },
+	{ 6, OP_RESTORE, CS_SYNCHRONIZED, false, 5 },
+	{ 6, OP_RESTORE, CS_SPLIT, false, 0 },
+	{ 6, OP_RESTORE, CS_FRACTURED, false, 0 },
+	{ 6, OP_DETACH, CS_UNSYNCHRONIZED, false, 5 },
+	{ 6, OP_DETACH, CS_UNSYNCHRONIZED, true, 0 },
+	{ 6, OP_DETACH, CS_SYNCHRONIZED, false, 0 },
+	{ 6, OP_DETACH, CS_FRACTURED, false, 0 },
+	{ 6, OP_SUSPEND, CS_UNSYNCHRONIZED, false, 0 },
+	{ 6, OP_SUSPEND, CS_SUSPENDED, false, 5 },
+	{ 6, OP_RESUME, CS_SYNCHRONIZED, false, 5 },
+	{ 6, OP_RESUME, CS_SUSPENDED, false, 0 },
+	{ 6, OP_RESET_TO_SYNC, CS_SYNCHRONIZED, false, 0 },
+	{ 6, OP_RESET_TO_ASYNC, CS_UNSYNCHRONIZED, false, 0 },
+	{ 6, OP_RESET_TO_ASYNC, CS_BROKEN, false, 5 },
+	{ 6, OP_ACTIVATE, CS_INACTIVE, false, 0 },
+	{ 6, OP_ACTIVATE, CS_INITIALIZED, false, 0 },
+	{ 6, OP_ACTIVATE, CS_SYNCHRONIZED, false, 5 },
+	{ 6, OP_ABORT, CS_UNSYNCHRONIZED, false, 1 },
+	{ 6, OP_ABORT, CS_UNSYNCHRONIZED, true, 1 },
+	{ 6, OP_DEACTIVATE, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_RETURN_TO_POOL, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_FAILOVER, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_REVERSE_ROLES, CS_FRACTURED, false, 1 },
+	{ 6, OP_DISSOLVE, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_PREPARE, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_RESET_TO_ADAPTIVE, CS_SYNCHRONIZED, false, 1 },
+	/* snapshot */
+	{ 7, OP_FRACTURE, CS_SYNCHRONIZED, false, 1 },
+	{ 7, OP_RESTORE, CS_SYNCHRONIZED, false, 0 },
+	{ 7, OP_RESTORE, CS_BROKEN, false, 5 },
+	{ 7, OP_RETURN_TO_POOL, CS_BROKEN, false, 0 },
+	{ 7, OP_RETURN_TO_POOL, CS_SYNCHRONIZED, false, 0 },
+	{ 7, OP_RESYNC, CS_SYNCHRONIZED, false, 1 },
+	{ 7, OP_DETACH, CS_SYNCHRONIZED, false, 1 },
+	{ 7, OP_SUSPEND, CS_SYNCHRONIZED, false, 1 },
+	{ 7, OP_ACTIVATE, CS_INITIALIZED, false, 0 },
+	{ 7, OP_RESET_TO_ASYNC, CS_SYNCHRONIZED, false, 1 },
+	/* clone */
+	{ 8, OP_DETACH, CS_UNSYNCHRONIZED, false, 5 },
+	{ 8, OP_DETACH, CS_SYNCHRONIZED, false, 0 },
+	{ 8, OP_SUSPEND, CS_UNSYNCHRONIZED, false, 0 },
+	{ 8, OP_SUSPEND, CS_SYNCHRONIZED, false, 5 },
+	{ 8, OP_RESUME, CS_SUSPENDED, false, 0 },
+	{ 8, OP_FRACTURE, CS_UNSYNCHRONIZED, false, 0 },
+	{ 8, OP_RESET_TO_SYNC, CS_SYNCHRONIZED, false, 1 },
+	{ 8, OP_RETURN_TO_POOL, CS_UNSYNCHRONIZED, false, 0 },
+	{ 8, OP_ABORT, CS_UNSYNCHRONIZED, false, 1 },
+	/* not a sync type the module has */
+	{ 9, OP_FRACTURE, CS_SYNCHRONIZED, false, 1 },
+};
+
+static void test_preconditions(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct op_rule *r = NULL;
+		int rv;
+
+		err_clear();
+		rv = caps_check_op(cases[i].st, cases[i].op, cases[i].state, cases[i].force, &r);
+		if (rv != cases[i].rv)
+			fail_msg("case %u: %s %s in %s force=%d: got %d want %d", i,
+				 cim_name_or(&cim_sync_type, cases[i].st),
+				 cim_name_or(&cim_operation, cases[i].op),
+				 cim_name_or(&cim_copy_state, cases[i].state), cases[i].force, rv,
+				 cases[i].rv);
+		if (rv == 0)
+			assert_non_null(r);
+		else
+			assert_non_null(strstr(err_msg(), "Operation"));
+	}
+}
+
+static bool in_states(const struct sync_type_caps *c, uint32_t s)
+{
+	unsigned int k;
+
+	for (k = 0; k < 12 && c->states[k].state; k++)
+		if (c->states[k].state == s)
+			return true;
+	return false;
+}
+
+static void test_table_consistent(void **state)
+{
+	unsigned int i, j;
+
+	(void)state;
+	for (i = 0; i < caps_op_rules_count; i++) {
+		const struct op_rule *r = &caps_op_rules[i];
+		const struct sync_type_caps *c = caps_for(r->sync_type);
+
+		assert_non_null(cim_name(&cim_operation, r->op));
+		assert_non_null(c);
+		assert_true(c->supported);
+		if (r->action == ACT_MESSAGE || r->action == ACT_RESYNC)
+			assert_non_null(r->message);
+		if (r->result_state)
+			assert_true(in_states(c, r->result_state) || !r->supported);
+		if (r->allowed != CS_ANY) {
+			unsigned int s;
+
+			assert_true(r->allowed != 0);
+			for (s = 0; s < 32; s++)
+				if (r->allowed & CS_BIT(s))
+					assert_non_null(cim_name(&cim_copy_state, s));
+		}
+		for (j = i + 1; j < caps_op_rules_count; j++)
+			assert_false(caps_op_rules[j].sync_type == r->sync_type &&
+				     caps_op_rules[j].op == r->op);
+	}
+	for (i = 0; i < caps_sync_types_count; i++) {
+		const struct sync_type_caps *c = &caps_sync_types[i];
+
+		if (!c->supported)
+			continue;
+		assert_true(caps_mode_ok(c, c->default_mode));
+		for (j = 0; j < 6 && c->create_wait[j]; j++)
+			assert_true(in_states(c, c->create_wait[j]));
+		for (j = 0; j < 8 && c->modify_wait[j]; j++)
+			assert_true(in_states(c, c->modify_wait[j]));
+	}
+	/* dm-replica.rst: snapshots accept only sync */
+	assert_true(caps_mode_ok(caps_for(7), MODE_SYNC));
+	assert_false(caps_mode_ok(caps_for(7), MODE_ASYNC));
+	assert_true(caps_mode_ok(caps_for(6), MODE_ASYNC));
+	assert_false(caps_for(9)->supported);
+	assert_null(caps_for(5));
+}
+
+/* Every message the table sends is one dm-replica.rst documents. */
+static void test_messages_documented(void **state)
+{
+	static const char *documented[] = { "fracture", "split", "resync", "restore",
+					    "mode sync", "mode async", "pause", "resume",
+					    "start", "clear_errors", NULL };
+	unsigned int i, k;
+
+	(void)state;
+	for (i = 0; i < caps_op_rules_count; i++) {
+		const struct op_rule *r = &caps_op_rules[i];
+		bool ok = false;
+
+		if (!r->supported || !r->message)
+			continue;
+		for (k = 0; documented[k]; k++)
+			if (!strcmp(documented[k], r->message))
+				ok = true;
+		if (!ok)
+			fail_msg("message '%s' is not in dm-replica.rst", r->message);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_preconditions),
+		cmocka_unit_test(test_table_consistent),
+		cmocka_unit_test(test_messages_documented),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
