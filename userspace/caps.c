@@ -19,7 +19,7 @@ const struct sync_type_caps caps_sync_types[] = {
 			{ CS_SYNCHRONIZED, false }, { CS_BROKEN, false },
 			{ CS_FRACTURED, false }, { CS_SPLIT, false },
 			{ CS_INACTIVE, false }, { CS_SUSPENDED, false },
-			{ CS_RESTORED, false },
+			{ CS_ABORTED, false }, { CS_RESTORED, false },
 		},
 	},
 	{
@@ -46,7 +46,7 @@ const struct sync_type_caps caps_sync_types[] = {
 			{ CS_SYNCHRONIZED, true }, { CS_BROKEN, false },
 			{ CS_FRACTURED, true }, { CS_SPLIT, true },
 			{ CS_INACTIVE, true }, { CS_SUSPENDED, true },
-			{ CS_RESTORED, true },
+			{ CS_ABORTED, true }, { CS_RESTORED, true },
 		},
 	},
 	{ .sync_type = ST_TOKENIZED_CLONE, .supported = false },
@@ -81,7 +81,8 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_MIRROR, OP_RESET_TO_ASYNC, true, LIVE | STOPPED | B(CS_SUSPENDED) | LOADED,
 	  ACT_MESSAGE, "mode async", 0 },
 	{ ST_MIRROR, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },
-	{ ST_MIRROR, OP_ABORT, false, B(CS_UNSYNCHRONIZED) | B(CS_SUSPENDED),
+	/* "abort" is in replica-target.c, not yet in dm-replica.rst */
+	{ ST_MIRROR, OP_ABORT, true, B(CS_UNSYNCHRONIZED) | B(CS_SUSPENDED),
 	  ACT_MESSAGE, "abort", CS_ABORTED },
 	{ ST_MIRROR, OP_DEACTIVATE, false, LIVE, ACT_MESSAGE, "deactivate", CS_INACTIVE },
 
@@ -107,7 +108,7 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_CLONE, OP_RESUME, true, B(CS_SUSPENDED), ACT_MESSAGE, "resume", CS_SYNCHRONIZED },
 	{ ST_CLONE, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },
 	{ ST_CLONE, OP_RETURN_TO_POOL, true, CS_ANY, ACT_RETURN_TO_POOL, NULL, 0 },
-	{ ST_CLONE, OP_ABORT, false, B(CS_UNSYNCHRONIZED) | B(CS_SUSPENDED), ACT_MESSAGE,
+	{ ST_CLONE, OP_ABORT, true, B(CS_UNSYNCHRONIZED) | B(CS_SUSPENDED), ACT_MESSAGE,
 	  "abort", CS_ABORTED },
 	{ ST_CLONE, OP_DEACTIVATE, false, LIVE, ACT_MESSAGE, "deactivate", CS_INACTIVE },
 };

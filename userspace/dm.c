@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 static bool g_udev_sync;
+int g_dm_errno;
 
 static void dm_log(int level, const char *file, int line, int dm_errno,
 		   const char *fmt, ...)
@@ -49,13 +50,17 @@ static int run(struct dm_task *dmt, bool cookie)
 	uint32_t ck = 0;
 	int ok;
 
+	errno = 0;
+
 	if (cookie && g_udev_sync) {
 		if (!dm_task_set_cookie(dmt, &ck, 0))
 			return 0;
 		ok = dm_task_run(dmt);
+		g_dm_errno = ok ? 0 : (dm_task_get_errno(dmt) ? dm_task_get_errno(dmt) : errno);
 		dm_udev_wait(ck);
 	} else {
 		ok = dm_task_run(dmt);
+		g_dm_errno = ok ? 0 : (dm_task_get_errno(dmt) ? dm_task_get_errno(dmt) : errno);
 	}
 	if (!cookie)
 		return ok;
@@ -279,7 +284,7 @@ static int simple(int type, const char *name, const char *what, bool cookie,
 	if (ok)
 		ok = run(dmt, cookie);
 	if (!ok) {
-		int e = dm_task_get_errno(dmt);
+		int e = g_dm_errno;
 
 		dm_task_destroy(dmt);
 		return rfail(-1, "dm %s of %s failed: %s", what, name, e ? strerror(e) : "error");
@@ -298,7 +303,7 @@ int dmw_load(const char *name, const struct dmw_table *t, bool ro)
 	ok = dm_task_set_name(dmt, name) && add_targets(dmt, t) &&
 	     (!ro || dm_task_set_ro(dmt)) && run(dmt, false);
 	if (!ok) {
-		int e = dm_task_get_errno(dmt);
+		int e = g_dm_errno;
 
 		dm_task_destroy(dmt);
 		return rfail(-1, "dm table load into %s failed: %s (see the kernel log)", name,
@@ -319,7 +324,7 @@ int dmw_create(const char *name, const char *uuid, const struct dmw_table *t, bo
 	ok = dm_task_set_name(dmt, name) && (!uuid || dm_task_set_uuid(dmt, uuid)) &&
 	     add_targets(dmt, t) && (!ro || dm_task_set_ro(dmt)) && run(dmt, false);
 	if (!ok) {
-		int e = dm_task_get_errno(dmt);
+		int e = g_dm_errno;
 
 		dm_task_destroy(dmt);
 		return rfail(-1, "dm create of %s failed: %s (see the kernel log)", name,
@@ -366,7 +371,7 @@ int dmw_message(const char *name, const char *msg, char *resp, unsigned int size
 	ok = dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
 	     dm_task_set_message(dmt, msg) && run(dmt, false);
 	if (!ok) {
-		int e = dm_task_get_errno(dmt);
+		int e = g_dm_errno;
 
 		dm_task_destroy(dmt);
 		errno = e;

@@ -33,6 +33,9 @@ struct dmw_table {
 	struct dmw_target t[DMW_MAX_TARGETS];
 };
 
+/* errno of the last failed dm ioctl (EOPNOTSUPP: the target refused the mode) */
+extern int g_dm_errno;
+
 int dmw_init(void);
 /* Info by name, uuid or device number; 0 (info->exists tells), -1 error. */
 int dmw_info_name(const char *name, struct dmw_info *info);

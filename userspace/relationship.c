@@ -456,12 +456,12 @@ struct rtable {
 
 static int parse_rtable(const char *params, struct rtable *t)
 {
-	char w[16][64];
+	char w[48][64];
 	int n = 0, i = 0, base;
 	const char *p = params;
 
 	memset(t, 0, sizeof(*t));
-	while (*p && n < 16) {
+	while (*p && n < 48) {
 		int len = 0;
 
 		while (*p == ' ')
@@ -610,15 +610,17 @@ static int scan_one(const char *name, uint32_t maj, uint32_t min, void *arg)
 	dev_fill(&r->target, rt.tgt[0], rt.tgt[1]);
 	dev_fill(&r->source, rt.src[0], rt.src[1]);
 	r->live = true;
-	if (uuid_role(info.uuid, "front", id, sizeof(id))) {
-		scopy(r->id, sizeof(r->id), id);
-	} else if (!blkdev_from_devno(rt.src[0], rt.src[1], &sbd) && sbd.is_dm &&
-		   uuid_role(sbd.dm_uuid, "real", id, sizeof(id))) {
+	/* an in-place front keeps its own uuid (maybe an old, detached
+	 * DMREPLICA one): the -real stand-in below it names the relationship */
+	if (!blkdev_from_devno(rt.src[0], rt.src[1], &sbd) && sbd.is_dm &&
+	    uuid_role(sbd.dm_uuid, "real", id, sizeof(id))) {
 		scopy(r->id, sizeof(r->id), id);
 		r->inplace = true;
 		scopy(r->real, sizeof(r->real), sbd.dm_name);
 		/* the user-visible source is the reloaded volume itself */
 		dev_fill(&r->source, info.major, info.minor);
+	} else if (uuid_role(info.uuid, "front", id, sizeof(id))) {
+		scopy(r->id, sizeof(r->id), id);
 	}
 	rel_refresh(r);
 	if (r->status_ok) {
@@ -1000,10 +1002,14 @@ static int check_dm_role(const char *param, const struct blkdev *bd)
 	struct dmw_table t;
 	unsigned int i;
 
+	char id[64];
+
 	if (!bd->is_dm)
 		return 0;
-	if (!strncmp(bd->dm_uuid, DMREPLICA_UUID_PREFIX, strlen(DMREPLICA_UUID_PREFIX)))
-		return rfail(RV_IN_USE, "%s: %s is already part of a replication relationship",
+	/* a -real stand-in belongs to a live in-place relationship; a front
+	 * or view that was detached (now linear) is free to use again */
+	if (uuid_role(bd->dm_uuid, "real", id, sizeof(id)))
+		return rfail(RV_IN_USE, "%s: %s is part of a replication relationship",
 			    param, bd->path);
 	if (dmw_get_table(bd->dm_name, false, &t))
 		return rfail(RV_FAILED, "%s: cannot read the table of %s", param, bd->path);
@@ -1053,6 +1059,17 @@ static char *linear_params(uint32_t maj, uint32_t min)
 	return strdup(buf);
 }
 
+/* A table the kernel refused with EOPNOTSUPP: the mode is not there yet. */
+static int unsupported_or_failed(const struct rel *r)
+{
+	if (g_dm_errno != EOPNOTSUPP)
+		return RV_FAILED;
+	err_clear();
+	return rfail(RV_NOT_SUPPORTED,
+		     "SyncType: the loaded dm-replica module does not support %s %s yet",
+		     cim_name_or(&cim_sync_type, r->sync_type), cim_name_or(&cim_mode, r->mode));
+}
+
 /* Build the devices of a relationship (create or re-assemble). */
 static int build_devices(struct rel *r, bool reassemble, const struct dmw_table *orig,
 			 struct undo *u)
@@ -1077,7 +1094,7 @@ static int build_devices(struct rel *r, bool reassemble, const struct dmw_table 
 		undo_push(u, U_RESUME_DEV, r->front, NULL, NULL);
 		if (dmw_load(r->front, &t, false)) {
 			dmw_table_free(&t);
-			return RV_FAILED;
+			return unsupported_or_failed(r);
 		}
 		undo_push(u, U_CLEAR_INACTIVE, r->front, NULL, NULL);
 		if (dmw_resume(r->front)) {
@@ -1096,7 +1113,7 @@ static int build_devices(struct rel *r, bool reassemble, const struct dmw_table 
 		snprintf(uuid, sizeof(uuid), DMREPLICA_UUID_PREFIX "%s-front", r->id);
 		if (dmw_create(r->front, uuid, &t, false)) {
 			dmw_table_free(&t);
-			return RV_FAILED;
+			return unsupported_or_failed(r);
 		}
 		undo_push(u, U_REMOVE_DEV, r->front, NULL, NULL);
 	}
@@ -1107,7 +1124,7 @@ static int build_devices(struct rel *r, bool reassemble, const struct dmw_table 
 		snprintf(uuid, sizeof(uuid), DMREPLICA_UUID_PREFIX "%s-view", r->id);
 		if (dmw_create(r->view, uuid, &t, r->view_ro)) {
 			dmw_table_free(&t);
-			return RV_FAILED;
+			return unsupported_or_failed(r);
 		}
 		dmw_table_free(&t);
 		undo_push(u, U_REMOVE_DEV, r->view, NULL, NULL);
