@@ -725,9 +725,17 @@ int rel_discover(struct rel_set *set)
 		struct rel *r = &set->v[i];
 
 		if (r->live && !r->has_record) {
-			if (!r->element_name[0])
-				scopy(r->element_name, sizeof(r->element_name),
-				      r->view[0] ? r->view : r->front);
+			size_t rl = strlen(r->real);
+
+			/* the names this helper gave: <name>, <name>-front,
+			 * <name>-real (in place) and the view <name> */
+			if (r->view[0])
+				scopy(r->element_name, sizeof(r->element_name), r->view);
+			else if (r->inplace && rl > 5 && !strcmp(r->real + rl - 5, "-real"))
+				snprintf(r->element_name, sizeof(r->element_name), "%.*s",
+					 (int)(rl - 5), r->real);
+			else
+				scopy(r->element_name, sizeof(r->element_name), r->front);
 			if (!r->created)
 				r->created = now_s();
 			if (name_valid(r->id, 63) && rel_save(r) == 0)
