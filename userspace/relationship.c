@@ -1594,10 +1594,13 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 	case ACT_DETACH:
 	case ACT_RETURN_TO_POOL:
 		rc = dissolve(r, rule->action == ACT_RETURN_TO_POOL);
-		if (!rc && rule->action == ACT_DETACH)
+		if (!rc && rule->action == ACT_DETACH) {
+			char tp[300];
+
 			json_object_object_add(out, "TargetElement",
-					       ref_volume(r->view[0] ? r->view : r->target.path,
+					       ref_volume(target_element_path(r, tp, sizeof(tp)),
 							  r->element_name));
+		}
 		break;
 	}
 out:
