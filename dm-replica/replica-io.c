@@ -30,7 +30,7 @@ static struct hlist_head *entry_bucket(struct replica *rep, u64 region)
 	return &rep->hash[hash_64(region, REPLICA_HASH_BITS)];
 }
 
-static struct region_entry *__find_entry(struct replica *rep, u64 region)
+struct region_entry *__replica_find_entry(struct replica *rep, u64 region)
 {
 	struct region_entry *e;
 
@@ -52,10 +52,10 @@ static struct region_entry *__insert_entry(struct replica *rep, u64 region,
 	return e;
 }
 
-static struct region_entry *__get_entry(struct replica *rep, u64 region,
+struct region_entry *__replica_get_entry(struct replica *rep, u64 region,
 					gfp_t gfp)
 {
-	struct region_entry *e = __find_entry(rep, region);
+	struct region_entry *e = __replica_find_entry(rep, region);
 
 	if (e)
 		return e;
@@ -75,10 +75,10 @@ static void __flag_clear_candidate(struct replica *rep, u64 region)
 }
 
 /* Free an entry nobody needs any more. */
-static void __put_entry(struct replica *rep, struct region_entry *e)
+void __replica_put_entry(struct replica *rep, struct region_entry *e)
 {
-	if (e->pending || e->copying || !bio_list_empty(&e->waiting) ||
-	    !list_empty(&e->list))
+	if (e->pending || e->copying || e->overwrite ||
+	    !bio_list_empty(&e->waiting) || !list_empty(&e->list))
 		return;
 	if (e->mark_seq > rep->committed_seq)
 		return;
@@ -91,7 +91,7 @@ static void __put_entry(struct replica *rep, struct region_entry *e)
 /*----------------------------------------------------------------
  * State helpers
  *--------------------------------------------------------------*/
-static void wake_worker(struct replica *rep)
+void replica_wake_worker(struct replica *rep)
 {
 	queue_work(rep->wq, &rep->worker);
 }
@@ -108,14 +108,19 @@ void __replica_set_state(struct replica *rep, u32 state)
 /* Does the target leg receive host writes right now (sync mirror)? */
 static bool __target_receives_writes(struct replica *rep)
 {
-	if (rep->mode != REPLICA_MODE_SYNC || rep->target_health != HEALTH_ALIVE)
+	if (rep->target_health != HEALTH_ALIVE)
+		return false;
+	/* While restoring, both legs get every write, whatever the mode. */
+	if (rep->restoring)
+		return true;
+	if (rep->mode != REPLICA_MODE_SYNC)
 		return false;
 	return rep->copy_state == REPLICA_CS_SYNCHRONIZED ||
 	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
 }
 
 /* May the background copy run? */
-static bool __copy_allowed(struct replica *rep)
+bool __replica_copy_allowed(struct replica *rep)
 {
 	if (rep->suspended || rep->copy_paused || rep->md_mode != MD_RW)
 		return false;
@@ -126,7 +131,7 @@ static bool __copy_allowed(struct replica *rep)
 	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
 }
 
-static void __set_nosync(struct replica *rep, u64 region)
+void __replica_set_nosync(struct replica *rep, u64 region)
 {
 	if (__test_and_set_bit(region, rep->nosync_map))
 		return;
@@ -135,7 +140,7 @@ static void __set_nosync(struct replica *rep, u64 region)
 		rep->lag_since_ns = ktime_get_ns();
 }
 
-static void __clear_nosync(struct replica *rep, u64 region)
+void __replica_clear_nosync(struct replica *rep, u64 region)
 {
 	if (!__test_and_clear_bit(region, rep->nosync_map))
 		return;
@@ -157,7 +162,7 @@ static bool __lag_bound_reached(struct replica *rep)
 {
 	if (rep->mode != REPLICA_MODE_ASYNC ||
 	    rep->tun.lag_policy != LAG_THROTTLE || rep->suspended ||
-	    !__copy_allowed(rep))
+	    !__replica_copy_allowed(rep))
 		return false;
 	if (rep->tun.max_lag_regions &&
 	    rep->nosync_count >= rep->tun.max_lag_regions)
@@ -191,11 +196,11 @@ static void complete_write(struct replica_io *io, struct bio *bio)
 	if (io->tracked) {
 		/* The legs may now differ in this region. */
 		if (io->target_status || (io->source_status && io->to_target))
-			__set_nosync(rep, io->region);
-		e = __find_entry(rep, io->region);
+			__replica_set_nosync(rep, io->region);
+		e = __replica_find_entry(rep, io->region);
 		if (!WARN_ON_ONCE(!e)) {
 			e->pending--;
-			__put_entry(rep, e);
+			__replica_put_entry(rep, e);
 		}
 	}
 	if (io->source_status && rep->source_health == HEALTH_ALIVE) {
@@ -206,7 +211,7 @@ static void complete_write(struct replica_io *io, struct bio *bio)
 	spin_unlock_irqrestore(&rep->lock, flags);
 
 	if (wake)
-		wake_worker(rep);
+		replica_wake_worker(rep);
 	bio->bi_end_io = io->saved_end_io;
 	bio->bi_private = io->saved_private;
 	bio->bi_status = status;
@@ -260,7 +265,7 @@ static void issue_to_legs(struct replica *rep, struct bio *bio,
 		clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
 		submit_bio_noacct(clone);
 	}
-	bio_set_dev(bio, rep->source_dev->bdev);
+	bio_set_dev(bio, rep->source_bdev);
 	if (!from_map)
 		dm_submit_bio_remap(bio, NULL);
 }
@@ -276,7 +281,7 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 					  struct replica_io *io, gfp_t gfp)
 {
 	u64 region = io->region;
-	struct region_entry *e = __find_entry(rep, region);
+	struct region_entry *e = __replica_find_entry(rep, region);
 	bool marked = replica_md_test(&rep->md, region);
 
 	if (e && (e->copying || !bio_list_empty(&e->waiting))) {
@@ -287,7 +292,7 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 		return WRITE_ERROR;
 	if (rep->restoring && test_bit(region, rep->nosync_map)) {
 		/* Bring the source region back before writing into it. */
-		e = __get_entry(rep, region, gfp);
+		e = __replica_get_entry(rep, region, gfp);
 		if (!e)
 			return WRITE_DEFER;
 		bio_list_add(&e->waiting, bio);
@@ -301,7 +306,7 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 		return WRITE_QUEUED;
 	}
 	if (!e) {
-		e = __get_entry(rep, region, gfp);
+		e = __replica_get_entry(rep, region, gfp);
 		if (!e)
 			return WRITE_DEFER;
 	}
@@ -321,7 +326,7 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 	io->to_target = __target_receives_writes(rep) &&
 			!test_bit(region, rep->nosync_map);
 	if (!io->to_target)
-		__set_nosync(rep, region);
+		__replica_set_nosync(rep, region);
 	io->tracked = true;
 	e->pending++;
 	return WRITE_ISSUE;
@@ -353,10 +358,10 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 
 	switch (d) {
 	case WRITE_QUEUED:
-		wake_worker(rep);
+		replica_wake_worker(rep);
 		return DM_MAPIO_SUBMITTED;
 	case WRITE_DEFER:
-		wake_worker(rep);
+		replica_wake_worker(rep);
 		return DM_MAPIO_SUBMITTED;
 	case WRITE_ERROR:
 		DMERR_LIMIT("metadata is not writable: failing write");
@@ -367,14 +372,14 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 	}
 
 	if (io->to_target) {
-		clone = bio_alloc_clone(rep->target_dev->bdev, bio, gfp, &rep->bs);
+		clone = bio_alloc_clone(rep->target_bdev, bio, gfp, &rep->bs);
 		if (!clone) {
 			/* Undo the accounting and let the worker retry. */
 			spin_lock_irqsave(&rep->lock, flags);
-			__find_entry(rep, io->region)->pending--;
+			__replica_find_entry(rep, io->region)->pending--;
 			bio_list_add(&rep->deferred, bio);
 			spin_unlock_irqrestore(&rep->lock, flags);
-			wake_worker(rep);
+			replica_wake_worker(rep);
 			return DM_MAPIO_SUBMITTED;
 		}
 	}
@@ -403,11 +408,11 @@ static void process_discard(struct replica *rep, struct bio *bio)
 	to_target = !rep->no_discard_passdown && __target_receives_writes(rep);
 	/* Whole regions covered: their contents are now undefined anyway. */
 	for (r = first; r < end; r++) {
-		struct region_entry *e = __find_entry(rep, r);
+		struct region_entry *e = __replica_find_entry(rep, r);
 
 		if (e)
 			continue;
-		__clear_nosync(rep, r);
+		__replica_clear_nosync(rep, r);
 		if (replica_md_test(&rep->md, r))
 			__flag_clear_candidate(rep, r);
 	}
@@ -421,7 +426,7 @@ static void process_discard(struct replica *rep, struct bio *bio)
 	io->tracked = false;
 	io->to_target = to_target;
 	if (to_target)
-		clone = bio_alloc_clone(rep->target_dev->bdev, bio, GFP_NOIO,
+		clone = bio_alloc_clone(rep->target_bdev, bio, GFP_NOIO,
 					&rep->bs);
 	issue_to_legs(rep, bio, clone, false);
 }
@@ -431,23 +436,30 @@ static void process_discard(struct replica *rep, struct bio *bio)
  *--------------------------------------------------------------*/
 int replica_map(struct dm_target *ti, struct bio *bio)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
 	u64 region;
 
 	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	io->rep = rep;
+	io->view = dev->view;
+	io->tracked = false;
+
+	if (dev->view)
+		return replica_pit_map_view(dev, bio);
 
 	if (bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) {
 		/* num_flush_bios = 2: one per leg. */
 		if (dm_bio_get_target_bio_nr(bio) == 0) {
-			bio_set_dev(bio, rep->source_dev->bdev);
+			bio_set_dev(bio, rep->source_bdev);
 			return DM_MAPIO_REMAPPED;
 		}
 		if (READ_ONCE(rep->target_health) != HEALTH_ALIVE) {
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}
-		bio_set_dev(bio, rep->target_dev->bdev);
+		bio_set_dev(bio, rep->target_bdev);
 		return DM_MAPIO_REMAPPED;
 	}
 
@@ -456,15 +468,16 @@ int replica_map(struct dm_target *ti, struct bio *bio)
 		region = sector_to_region(rep, bio->bi_iter.bi_sector);
 		if (READ_ONCE(rep->restoring) &&
 		    test_bit(region, rep->nosync_map))
-			bio_set_dev(bio, rep->target_dev->bdev);
+			bio_set_dev(bio, rep->target_bdev);
 		else
-			bio_set_dev(bio, rep->source_dev->bdev);
+			bio_set_dev(bio, rep->source_bdev);
 		return DM_MAPIO_REMAPPED;
 	case REQ_OP_DISCARD:
-		io->rep = rep;
 		replica_defer_bio(rep, bio);
 		return DM_MAPIO_SUBMITTED;
 	default:
+		if (rep->sync_type != REPLICA_SYNC_MIRROR)
+			return replica_pit_map_origin(rep, bio);
 		return process_write(rep, bio, false);
 	}
 }
@@ -476,7 +489,7 @@ void replica_defer_bio(struct replica *rep, struct bio *bio)
 	spin_lock_irqsave(&rep->lock, flags);
 	bio_list_add(&rep->deferred, bio);
 	spin_unlock_irqrestore(&rep->lock, flags);
-	wake_worker(rep);
+	replica_wake_worker(rep);
 }
 
 static void process_bio_list(struct replica *rep, struct bio_list *bios)
@@ -486,7 +499,11 @@ static void process_bio_list(struct replica *rep, struct bio_list *bios)
 
 	blk_start_plug(&plug);
 	while ((bio = bio_list_pop(bios))) {
-		if (bio_op(bio) == REQ_OP_DISCARD)
+		struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+		if (io->view || rep->sync_type != REPLICA_SYNC_MIRROR)
+			replica_pit_process(rep, bio);
+		else if (bio_op(bio) == REQ_OP_DISCARD)
 			process_discard(rep, bio);
 		else
 			process_write(rep, bio, true);
@@ -508,7 +525,7 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	e->copy_write_error = write_err ? -EIO : 0;
 	list_add_tail(&e->list, &rep->copy_done);
 	spin_unlock_irqrestore(&rep->lock, flags);
-	wake_worker(rep);
+	replica_wake_worker(rep);
 }
 
 /* Bytes the rate limits allow now; 0 means wait for the next window. */
@@ -534,16 +551,34 @@ static u64 copy_budget(struct replica *rep)
 	return limit - rep->rate_window_bytes;
 }
 
-/* Next region to copy, or U64_MAX; caller holds the lock. */
-static u64 __pick_copy_region(struct replica *rep)
+/* Can a region with an entry be copied now? */
+static bool __entry_copyable(struct replica *rep, struct region_entry *e)
+{
+	if (e->copying || e->overwrite)
+		return false;
+	/* Mirror: writes in flight would race the copy. */
+	return rep->sync_type != REPLICA_SYNC_MIRROR || !e->pending;
+}
+
+/*
+ * Next region to copy, or U64_MAX; caller holds the lock.  Regions that
+ * hold bios come first; then the background scan of nosync_map.
+ */
+static u64 __pick_copy_region(struct replica *rep, bool *priority)
 {
 	struct region_entry *e;
 	unsigned int scanned = 0;
 	u64 r;
 
+	*priority = true;
 	list_for_each_entry(e, &rep->priority_copies, list)
-		if (!e->copying && !e->pending)
+		if (__entry_copyable(rep, e))
 			return e->region;
+
+	*priority = false;
+	if (!rep->nosync_count || !__replica_copy_allowed(rep) ||
+	    (rep->sync_type == REPLICA_SYNC_SNAPSHOT && !rep->restoring))
+		return U64_MAX;
 
 	r = rep->copy_cursor;
 	while (scanned++ < 256) {
@@ -555,8 +590,8 @@ static u64 __pick_copy_region(struct replica *rep)
 			r = 0;
 			continue;
 		}
-		e = __find_entry(rep, r);
-		if (!e || (!e->copying && !e->pending &&
+		e = __replica_find_entry(rep, r);
+		if (!e || (__entry_copyable(rep, e) &&
 			   bio_list_empty(&e->waiting))) {
 			rep->copy_cursor = r + 1;
 			return r;
@@ -567,11 +602,19 @@ static u64 __pick_copy_region(struct replica *rep)
 	return U64_MAX;
 }
 
+static bool __legs_can_copy(struct replica *rep)
+{
+	return rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE &&
+	       rep->source_health != HEALTH_WRITE_ERROR &&
+	       rep->copies_in_flight < max(rep->tun.copy_inflight, 1u);
+}
+
 static void start_copies(struct replica *rep)
 {
 	struct dm_io_region from, to;
 	struct region_entry *e, *spare = NULL;
-	u64 region, budget;
+	bool priority;
+	u64 region;
 	sector_t start, len;
 
 	for (;;) {
@@ -579,23 +622,17 @@ static void start_copies(struct replica *rep)
 			spare = kmem_cache_alloc(replica_entry_cache, GFP_NOIO);
 
 		spin_lock_irq(&rep->lock);
-		if (!__copy_allowed(rep) ||
-		    rep->copies_in_flight >= max(rep->tun.copy_inflight, 1u) ||
-		    !rep->nosync_count) {
+		if (!__legs_can_copy(rep)) {
 			spin_unlock_irq(&rep->lock);
 			break;
 		}
-		budget = copy_budget(rep);
-		if (!budget) {
+		region = __pick_copy_region(rep, &priority);
+		/* Held bios wait on priority copies: no rate limit for them. */
+		if (region == U64_MAX || (!priority && !copy_budget(rep))) {
 			spin_unlock_irq(&rep->lock);
 			break;
 		}
-		region = __pick_copy_region(rep);
-		if (region == U64_MAX) {
-			spin_unlock_irq(&rep->lock);
-			break;
-		}
-		e = __find_entry(rep, region);
+		e = __replica_find_entry(rep, region);
 		if (!e) {
 			if (!spare) {
 				spin_unlock_irq(&rep->lock);
@@ -609,18 +646,20 @@ static void start_copies(struct replica *rep)
 		list_del_init(&e->list);
 		rep->copies_in_flight++;
 		start = region_to_sector(rep, region);
-		len = min_t(sector_t, rep->region_sectors, rep->ti->len - start);
+		len = min_t(sector_t, rep->region_sectors, rep->len - start);
 		rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
 		spin_unlock_irq(&rep->lock);
 
-		from.sector = to.sector = start;
-		from.count = to.count = len;
+		from.sector = start;
+		to.sector = start;
+		from.count = len;
+		to.count = len;
 		if (rep->restoring) {
-			from.bdev = rep->target_dev->bdev;
-			to.bdev = rep->source_dev->bdev;
+			from.bdev = rep->target_bdev;
+			to.bdev = rep->source_bdev;
 		} else {
-			from.bdev = rep->source_dev->bdev;
-			to.bdev = rep->target_dev->bdev;
+			from.bdev = rep->source_bdev;
+			to.bdev = rep->target_bdev;
 		}
 		dm_kcopyd_copy(rep->kcopyd, &from, 1, &to, 0, copy_done, e);
 	}
@@ -628,7 +667,8 @@ static void start_copies(struct replica *rep)
 		kmem_cache_free(replica_entry_cache, spare);
 }
 
-static void finish_copies(struct replica *rep, struct bio_list *release)
+static void finish_copies(struct replica *rep, struct bio_list *release,
+			  struct bio_list *failed)
 {
 	struct region_entry *e, *tmp;
 	LIST_HEAD(done);
@@ -640,8 +680,14 @@ static void finish_copies(struct replica *rep, struct bio_list *release)
 		e->copying = false;
 		rep->copies_in_flight--;
 		if (!e->copy_error && !e->copy_write_error) {
-			__clear_nosync(rep, e->region);
 			rep->regions_copied++;
+			if (rep->sync_type == REPLICA_SYNC_MIRROR) {
+				__replica_clear_nosync(rep, e->region);
+			} else {
+				/* Held bios wait for the commit of the bit. */
+				__replica_pit_copied(rep, e);
+				continue;
+			}
 		} else {
 			bool read_leg_is_target = rep->restoring;
 			char *write_leg = read_leg_is_target ?
@@ -657,17 +703,25 @@ static void finish_copies(struct replica *rep, struct bio_list *release)
 			DMERR_LIMIT("copy of region %llu failed: relationship broken",
 				    e->region);
 			__replica_set_state(rep, REPLICA_CS_BROKEN);
+			if (e->overwrite) {
+				bio_list_add(failed, e->overwrite);
+				e->overwrite = NULL;
+			}
 		}
 		bio_list_merge(release, &e->waiting);
 		bio_list_init(&e->waiting);
-		__put_entry(rep, e);
+		__replica_put_entry(rep, e);
 	}
 	if (!rep->nosync_count && !rep->copies_in_flight &&
 	    rep->copy_state == REPLICA_CS_UNSYNCHRONIZED &&
 	    rep->target_health == HEALTH_ALIVE) {
-		rep->restoring = false;
-		rep->initial_sync = false;
-		__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+		if (rep->restoring && rep->sync_type != REPLICA_SYNC_MIRROR) {
+			__replica_pit_restore_done(rep);
+		} else {
+			rep->restoring = false;
+			rep->initial_sync = false;
+			__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+		}
 	}
 	spin_unlock_irq(&rep->lock);
 	wake_up_all(&rep->copy_wait);
@@ -688,6 +742,9 @@ static void clear_idle_marks(struct replica *rep, bool everything)
 	unsigned long *eligible;
 	int r;
 
+	/* Snapshot and clone bits record copied data, not write intent. */
+	if (rep->sync_type != REPLICA_SYNC_MIRROR)
+		return;
 	eligible = bitmap_zalloc(nblocks, GFP_NOIO);
 	if (!eligible)
 		return;
@@ -708,9 +765,9 @@ static void clear_idle_marks(struct replica *rep, bool everything)
 	if (bitmap_empty(eligible, nblocks))
 		goto out;
 
-	r = replica_flush_bdev(NULL, rep->source_dev->bdev);
+	r = replica_flush_bdev(NULL, rep->source_bdev);
 	if (!r && rep->target_health == HEALTH_ALIVE)
-		r = replica_flush_bdev(NULL, rep->target_dev->bdev);
+		r = replica_flush_bdev(NULL, rep->target_bdev);
 	if (r) {
 		/* Keep the marks; try again next period. */
 		spin_lock_irq(&rep->lock);
@@ -732,7 +789,7 @@ static void clear_idle_marks(struct replica *rep, bool everything)
 		for (region = first; region < last; region++) {
 			if (!replica_md_test(&rep->md, region) ||
 			    test_bit(region, rep->nosync_map) ||
-			    __find_entry(rep, region))
+			    __replica_find_entry(rep, region))
 				continue;
 			replica_md_clear(&rep->md, region);
 			rep->marked_count--;
@@ -762,8 +819,10 @@ static void fail_metadata(struct replica *rep, int r)
 int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 		   struct bio_list *release)
 {
+	struct bio_list overwrites = BIO_EMPTY_LIST;
 	struct region_entry *e, *tmp;
 	struct replica_sb next;
+	struct bio *bio;
 	u64 seq;
 	int r;
 
@@ -771,6 +830,20 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 		return -EIO;
 	if (clear)
 		clear_idle_marks(rep, clean_shutdown);
+	/*
+	 * Snapshot and clone bits vouch for data just copied (to the target,
+	 * or to the source when restoring): make it durable first.
+	 */
+	if (rep->sync_type != REPLICA_SYNC_MIRROR &&
+	    !bitmap_empty(rep->md.dirty_now, rep->md.nr_blocks)) {
+		r = replica_flush_bdev(NULL, rep->target_bdev);
+		if (!r)
+			r = replica_flush_bdev(NULL, rep->source_bdev);
+		if (r) {
+			fail_metadata(rep, r);
+			return r;
+		}
+	}
 
 	spin_lock_irq(&rep->lock);
 	seq = rep->open_seq++;
@@ -786,7 +859,6 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 	spin_unlock_irq(&rep->lock);
 
 	r = replica_md_commit(&rep->md, &rep->lock, &next);
-	rep->last_commit = jiffies;
 	if (r) {
 		fail_metadata(rep, r);
 		return r;
@@ -798,34 +870,61 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 		if (e->mark_seq > seq)
 			continue;
 		list_del_init(&e->list);
+		if (e->overwrite) {
+			bio_list_add(&overwrites, e->overwrite);
+			e->overwrite = NULL;
+		}
 		if (release) {
 			bio_list_merge(release, &e->waiting);
 			bio_list_init(&e->waiting);
 		}
-		__put_entry(rep, e);
+		__replica_put_entry(rep, e);
 	}
 	spin_unlock_irq(&rep->lock);
+	while ((bio = bio_list_pop(&overwrites)))
+		replica_pit_end_overwrite(bio, BLK_STS_OK);
 	return 0;
 }
 
 /* Fail every bio held for a mark when the metadata cannot be written. */
 static void fail_mark_waiters(struct replica *rep)
 {
+	struct bio_list failed = BIO_EMPTY_LIST, overwrites = BIO_EMPTY_LIST;
 	struct region_entry *e, *tmp;
-	struct bio_list failed = BIO_EMPTY_LIST;
 	struct bio *bio;
 
 	spin_lock_irq(&rep->lock);
 	list_for_each_entry_safe(e, tmp, &rep->commit_wait, list) {
 		list_del_init(&e->list);
+		if (e->overwrite) {
+			bio_list_add(&overwrites, e->overwrite);
+			e->overwrite = NULL;
+		}
 		bio_list_merge(&failed, &e->waiting);
 		bio_list_init(&e->waiting);
 		e->mark_seq = 0;
-		__put_entry(rep, e);
+		__replica_put_entry(rep, e);
 	}
 	spin_unlock_irq(&rep->lock);
 	while ((bio = bio_list_pop(&failed)))
 		bio_io_error(bio);
+	while ((bio = bio_list_pop(&overwrites)))
+		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
+}
+
+/* Entries whose readers drained: their held bios may go now. */
+static void release_ready(struct replica *rep, struct bio_list *release)
+{
+	struct region_entry *e, *tmp;
+
+	spin_lock_irq(&rep->lock);
+	list_for_each_entry_safe(e, tmp, &rep->release_ready, list) {
+		list_del_init(&e->list);
+		bio_list_merge(release, &e->waiting);
+		bio_list_init(&e->waiting);
+		__replica_put_entry(rep, e);
+	}
+	spin_unlock_irq(&rep->lock);
 }
 
 /*----------------------------------------------------------------
@@ -833,14 +932,15 @@ static void fail_mark_waiters(struct replica *rep)
  *--------------------------------------------------------------*/
 static bool commit_due(struct replica *rep)
 {
-	return time_after_eq(jiffies, rep->last_commit +
+	return time_after_eq(jiffies, rep->last_clear +
 			     msecs_to_jiffies(max(rep->tun.commit_ms, 10u)));
 }
 
 void replica_do_worker(struct work_struct *ws)
 {
 	struct replica *rep = container_of(ws, struct replica, worker);
-	struct bio_list bios = BIO_EMPTY_LIST;
+	struct bio_list bios = BIO_EMPTY_LIST, failed = BIO_EMPTY_LIST;
+	struct bio *bio;
 	bool commit, event;
 
 	/* New and retried writes. */
@@ -855,14 +955,22 @@ void replica_do_worker(struct work_struct *ws)
 	process_bio_list(rep, &bios);
 
 	/* Copies that finished release the writes they held. */
-	finish_copies(rep, &bios);
+	finish_copies(rep, &bios, &failed);
+	while ((bio = bio_list_pop(&failed)))
+		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
+	release_ready(rep, &bios);
 	process_bio_list(rep, &bios);
 
+	if (commit_due(rep)) {
+		clear_idle_marks(rep, false);
+		rep->last_clear = jiffies;
+	}
 	spin_lock_irq(&rep->lock);
-	commit = rep->commit_requested;
+	commit = rep->commit_requested ||
+		 !bitmap_empty(rep->md.dirty_now, rep->md.nr_blocks);
 	spin_unlock_irq(&rep->lock);
-	if (commit || commit_due(rep)) {
-		if (replica_commit(rep, commit_due(rep), false, &bios))
+	if (commit) {
+		if (replica_commit(rep, false, false, &bios))
 			fail_mark_waiters(rep);
 		process_bio_list(rep, &bios);
 	}
@@ -874,7 +982,17 @@ void replica_do_worker(struct work_struct *ws)
 	rep->state_changed = false;
 	spin_unlock_irq(&rep->lock);
 	if (event)
-		dm_table_event(rep->ti->table);
+		replica_raise_event(rep);
+}
+
+void replica_raise_event(struct replica *rep)
+{
+	struct replica_dev *dev;
+
+	mutex_lock(&rep->devs_lock);
+	list_for_each_entry(dev, &rep->devs, list)
+		dm_table_event(dev->ti->table);
+	mutex_unlock(&rep->devs_lock);
 }
 
 void replica_do_waker(struct work_struct *ws)
@@ -882,7 +1000,7 @@ void replica_do_waker(struct work_struct *ws)
 	struct replica *rep = container_of(to_delayed_work(ws), struct replica,
 					   waker);
 
-	wake_worker(rep);
+	replica_wake_worker(rep);
 	queue_delayed_work(rep->wq, &rep->waker, HZ / 10);
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * dm-replica I/O path, called by the target methods.
+ * dm-replica I/O path, shared by the target methods (replica-target.c),
+ * the mirror path (replica-io.c) and the snapshot/clone path
+ * (replica-pit.c).  Functions named __* expect rep->lock held.
  */
 #ifndef DM_REPLICA_IO_H
 #define DM_REPLICA_IO_H
@@ -9,6 +11,7 @@
 
 extern struct kmem_cache *replica_entry_cache;
 
+/* replica-io.c */
 int replica_map(struct dm_target *ti, struct bio *bio);
 void replica_defer_bio(struct replica *rep, struct bio *bio);
 void replica_do_worker(struct work_struct *ws);
@@ -16,7 +19,28 @@ void replica_do_waker(struct work_struct *ws);
 void replica_release_throttled(struct replica *rep);
 int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 		   struct bio_list *release);
-void __replica_set_state(struct replica *rep, u32 state);
+void replica_raise_event(struct replica *rep);
+void replica_wake_worker(struct replica *rep);
 u64 replica_lag_ms(struct replica *rep);
+
+void __replica_set_state(struct replica *rep, u32 state);
+bool __replica_copy_allowed(struct replica *rep);
+struct region_entry *__replica_find_entry(struct replica *rep, u64 region);
+struct region_entry *__replica_get_entry(struct replica *rep, u64 region,
+					 gfp_t gfp);
+void __replica_put_entry(struct replica *rep, struct region_entry *e);
+void __replica_set_nosync(struct replica *rep, u64 region);
+void __replica_clear_nosync(struct replica *rep, u64 region);
+
+/* replica-pit.c: snapshot and clone */
+int replica_pit_map_origin(struct replica *rep, struct bio *bio);
+int replica_pit_map_view(struct replica_dev *dev, struct bio *bio);
+int replica_pit_end_io(struct dm_target *ti, struct bio *bio,
+		       blk_status_t *error);
+void replica_pit_process(struct replica *rep, struct bio *bio);
+void replica_pit_end_overwrite(struct bio *bio, blk_status_t status);
+void __replica_pit_copied(struct replica *rep, struct region_entry *e);
+void __replica_pit_restore_done(struct replica *rep);
+void __replica_pit_rebuild_nosync(struct replica *rep);
 
 #endif /* DM_REPLICA_IO_H */

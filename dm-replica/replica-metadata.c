@@ -294,11 +294,14 @@ int replica_md_open(struct replica_metadata *md, struct block_device *bdev,
 	}
 
 	r = replica_sb_pick(slot0, slot1, &md->sb, &which);
-	if (r == REPLICA_FMT_ZERO) {
+	if (r == REPLICA_FMT_ZERO && !geo->may_format) {
+		r = -ENOENT;
+		*error = "No relationship on this metadata device: load the origin table first";
+	} else if (r == REPLICA_FMT_ZERO) {
 		u64 regions = replica_nr_regions(geo->source_sectors,
 						 geo->region_sectors);
 
-		if (regions > capacity * REPLICA_BITS_PER_BLOCK) {
+		if (replica_bitmap_blocks(regions) > capacity) {
 			r = -ENOSPC;
 			*error = "Metadata device too small for this many regions";
 			goto out;
@@ -351,7 +354,7 @@ int replica_md_grow(struct replica_metadata *md, u64 source_sectors,
 	u64 blocks = replica_bitmap_blocks(regions);
 	int r;
 
-	if (regions > md->sb.capacity_blocks * REPLICA_BITS_PER_BLOCK) {
+	if (replica_bitmap_blocks(regions) > md->sb.capacity_blocks) {
 		*error = "Metadata device too small to grow to this size";
 		return -ENOSPC;
 	}

@@ -43,6 +43,7 @@ struct replica_md_geometry {
 	u64 source_sectors;
 	u64 target_sectors;
 	bool all_set;			/* format with every bit set */
+	bool may_format;		/* format a zeroed device */
 };
 
 int replica_md_open(struct replica_metadata *md, struct block_device *bdev,

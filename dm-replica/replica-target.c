@@ -142,9 +142,9 @@ static int set_tunable(struct replica_tunables *tun, const char *key,
 }
 
 /*----------------------------------------------------------------
- * Constructor helpers
+ * Table parsing
  *--------------------------------------------------------------*/
-static int parse_features(struct replica *rep, struct dm_arg_set *as,
+static int parse_features(struct replica_dev *dev, struct dm_arg_set *as,
 			  char **error)
 {
 	static const struct dm_arg feature_count = {
@@ -161,23 +161,28 @@ static int parse_features(struct replica *rep, struct dm_arg_set *as,
 		return r;
 	while (argc--) {
 		arg = dm_shift_arg(as);
-		if (!strcmp(arg, "nosync"))
-			rep->nosync = true;
+		if (dev->view && (!strcmp(arg, "ro") || !strcmp(arg, "read_only")))
+			dev->read_only = true;
+		else if (dev->view)
+			goto unknown;
+		else if (!strcmp(arg, "nosync"))
+			dev->nosync = true;
 		else if (!strcmp(arg, "fail_host_on_target_error"))
-			rep->fail_host_on_target_error = true;
+			dev->fail_host_on_target_error = true;
 		else if (!strcmp(arg, "start_inactive"))
-			rep->start_inactive = true;
+			dev->start_inactive = true;
 		else if (!strcmp(arg, "no_discard_passdown"))
-			rep->no_discard_passdown = true;
-		else {
-			*error = "Unknown feature argument";
-			return -EINVAL;
-		}
+			dev->no_discard_passdown = true;
+		else
+			goto unknown;
 	}
 	return 0;
+unknown:
+	*error = "Unknown feature argument";
+	return -EINVAL;
 }
 
-static int parse_core_args(struct replica *rep, struct dm_arg_set *as,
+static int parse_core_args(struct replica_dev *dev, struct dm_arg_set *as,
 			   char **error)
 {
 	static const struct dm_arg core_count = {
@@ -189,6 +194,10 @@ static int parse_core_args(struct replica *rep, struct dm_arg_set *as,
 
 	if (!as->argc)
 		return 0;
+	if (dev->view) {
+		*error = "A view takes no core arguments";
+		return -EINVAL;
+	}
 	r = dm_read_arg_group(&core_count, as, &argc, error);
 	if (r)
 		return r;
@@ -196,23 +205,18 @@ static int parse_core_args(struct replica *rep, struct dm_arg_set *as,
 		*error = "Core arguments must be key value pairs";
 		return -EINVAL;
 	}
-	while (argc) {
+	for (; argc; argc -= 2) {
 		const char *key = dm_shift_arg(as);
 		const char *value = dm_shift_arg(as);
 
-		r = set_tunable(&rep->tun, key, value, error);
+		r = set_tunable(&dev->tun, key, value, error);
 		if (r)
 			return r;
-		argc -= 2;
-	}
-	if (as->argc) {
-		*error = "Too many arguments";
-		return -EINVAL;
 	}
 	return 0;
 }
 
-static int get_leg(struct dm_target *ti, const char *path,
+static int get_dev(struct dm_target *ti, const char *path,
 		   struct dm_dev **dev, char **error, char *what)
 {
 	int r = dm_get_device(ti, path, dm_table_get_mode(ti->table), dev);
@@ -222,12 +226,103 @@ static int get_leg(struct dm_target *ti, const char *path,
 	return r;
 }
 
-static bool region_fits_block_size(struct replica *rep, struct dm_dev *dev)
+static bool region_fits_block_size(u32 region_sectors, struct dm_dev *dev)
 {
-	return !((rep->region_sectors << SECTOR_SHIFT) %
+	return !((region_sectors << SECTOR_SHIFT) %
 		 bdev_logical_block_size(dev->bdev));
 }
 
+/*
+ * replica <sync type> <mode> <meta> <source> <target> <region> [...]
+ * replica view <sync type> <meta> <source> <target> <region> [1 ro]
+ */
+static int parse_table(struct replica_dev *dev, unsigned int argc,
+		       char **argv, u32 *sync_type, u32 *region_sectors)
+{
+	struct dm_target *ti = dev->ti;
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	char **error = &ti->error;
+	int r;
+
+	if (argc < 6) {
+		*error = "Invalid argument count: expected at least 6";
+		return -EINVAL;
+	}
+	if (!strcmp(argv[0], "view")) {
+		dev->view = true;
+		dm_shift_arg(&as);
+	}
+	if (parse_sync_type(dm_shift_arg(&as), sync_type)) {
+		*error = "Invalid sync type: expected mirror, snapshot or clone";
+		return -EINVAL;
+	}
+	if (dev->view && *sync_type == REPLICA_SYNC_MIRROR) {
+		*error = "A mirror has no view: use the target device itself";
+		return -EINVAL;
+	}
+	if (!dev->view && parse_mode(dm_shift_arg(&as), &dev->mode)) {
+		*error = "Invalid mode: expected sync or async";
+		return -EINVAL;
+	}
+	if (!dev->view && *sync_type == REPLICA_SYNC_SNAPSHOT &&
+	    dev->mode != REPLICA_MODE_SYNC) {
+		*error = "A snapshot has no asynchronous mode";
+		return -EINVAL;
+	}
+	if (as.argc < 4) {
+		*error = "Invalid argument count: devices and region size expected";
+		return -EINVAL;
+	}
+
+	r = get_dev(ti, dm_shift_arg(&as), &dev->meta_dev, error,
+		    "Cannot open metadata device");
+	if (!r)
+		r = get_dev(ti, dm_shift_arg(&as), &dev->source_dev, error,
+			    "Cannot open source device");
+	if (!r)
+		r = get_dev(ti, dm_shift_arg(&as), &dev->target_dev, error,
+			    "Cannot open target device");
+	if (r)
+		return r;
+	if (dev->meta_dev->bdev == dev->source_dev->bdev ||
+	    dev->meta_dev->bdev == dev->target_dev->bdev ||
+	    dev->source_dev->bdev == dev->target_dev->bdev) {
+		*error = "Metadata, source and target must be distinct devices";
+		return -EINVAL;
+	}
+
+	if (kstrtouint(dm_shift_arg(&as), 10, region_sectors) ||
+	    !replica_region_size_valid(*region_sectors)) {
+		*error = "Invalid region size: a power of two from 8 to 2097152 sectors";
+		return -EINVAL;
+	}
+	if (!region_fits_block_size(*region_sectors, dev->source_dev) ||
+	    !region_fits_block_size(*region_sectors, dev->target_dev)) {
+		*error = "Region size is not a multiple of the logical block size";
+		return -EINVAL;
+	}
+	if (bdev_nr_sectors(dev->source_dev->bdev) < ti->len) {
+		*error = "Source device is smaller than the table length";
+		return -EINVAL;
+	}
+	if (bdev_nr_sectors(dev->target_dev->bdev) < ti->len) {
+		*error = "Target device is smaller than the table length";
+		return -EINVAL;
+	}
+
+	r = parse_features(dev, &as, error);
+	if (!r)
+		r = parse_core_args(dev, &as, error);
+	if (!r && as.argc) {
+		*error = "Too many arguments";
+		r = -EINVAL;
+	}
+	return r;
+}
+
+/*----------------------------------------------------------------
+ * Relationship state
+ *--------------------------------------------------------------*/
 static void free_state(struct replica *rep)
 {
 	kvfree(rep->nosync_map);
@@ -238,36 +333,29 @@ static void free_state(struct replica *rep)
 	rep->clear_aged = NULL;
 }
 
-/*
- * (Re)build the in-core state from freshly opened metadata.  Every marked
- * region may differ between the legs, so it is copied again.
- */
-static int load_state(struct replica *rep)
+static unsigned long *alloc_region_map(u64 nr_regions)
+{
+	return kvcalloc(BITS_TO_LONGS(nr_regions), sizeof(unsigned long),
+			GFP_KERNEL);
+}
+
+/* Build the in-core state from freshly opened metadata. */
+static int load_state(struct replica *rep, bool start_inactive)
 {
 	struct replica_metadata *md = &rep->md;
 	u64 region, cap = md->sb.capacity_blocks;
 
-	free_state(rep);
 	rep->nr_regions = md->sb.nr_regions;
-	rep->nosync_map = kvcalloc(BITS_TO_LONGS(rep->nr_regions),
-				   sizeof(unsigned long), GFP_KERNEL);
+	rep->nosync_map = alloc_region_map(rep->nr_regions);
 	rep->clear_candidates = bitmap_zalloc(cap, GFP_KERNEL);
 	rep->clear_aged = bitmap_zalloc(cap, GFP_KERNEL);
-	if (!rep->nosync_map || !rep->clear_candidates || !rep->clear_aged) {
-		free_state(rep);
+	if (!rep->nosync_map || !rep->clear_candidates || !rep->clear_aged)
 		return -ENOMEM;
-	}
 
-	rep->nosync_count = 0;
 	rep->marked_count = 0;
-	for (region = 0; region < rep->nr_regions; region++) {
-		if (replica_md_test(md, region)) {
-			__set_bit(region, rep->nosync_map);
-			rep->nosync_count++;
-		}
-	}
-	rep->marked_count = rep->nosync_count;
-	rep->lag_since_ns = rep->nosync_count ? ktime_get_ns() : 0;
+	for (region = 0; region < rep->nr_regions; region++)
+		if (replica_md_test(md, region))
+			rep->marked_count++;
 
 	rep->copy_state = md->sb.copy_state;
 	rep->restoring = md->sb.flags & REPLICA_SB_RESTORING;
@@ -277,204 +365,162 @@ static int load_state(struct replica *rep)
 	rep->md_mode = MD_RW;
 	rep->open_seq = 1;
 	rep->committed_seq = 0;
-	rep->copy_cursor = 0;
 	rep->commit_requested = true;
+	rep->suspended = true;
 
-	if (rep->copy_state == REPLICA_CS_INITIALIZED && !rep->start_inactive) {
-		rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
-		rep->initial_sync = true;
+	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
+		/* Every marked region may differ: copy it again. */
+		for (region = 0; region < rep->nr_regions; region++)
+			if (replica_md_test(md, region))
+				__set_bit(region, rep->nosync_map);
+		rep->nosync_count = rep->marked_count;
+		rep->lag_since_ns = rep->nosync_count ? ktime_get_ns() : 0;
+		if (rep->copy_state == REPLICA_CS_SYNCHRONIZED &&
+		    rep->nosync_count)
+			rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
+	} else {
+		__replica_pit_rebuild_nosync(rep);
+		if (!rep->pit_ns)
+			rep->pit_ns = ktime_get_real_ns();
 	}
-	/* After a crash or a reload with marks left: resync them. */
-	if (rep->copy_state == REPLICA_CS_SYNCHRONIZED && rep->nosync_count)
-		rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
+
+	if (rep->copy_state == REPLICA_CS_INITIALIZED && !start_inactive) {
+		rep->initial_sync = true;
+		if (rep->sync_type == REPLICA_SYNC_SNAPSHOT || !rep->nosync_count)
+			rep->copy_state = REPLICA_CS_SYNCHRONIZED;
+		else
+			rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
+	}
 	return 0;
 }
 
-static int open_metadata(struct replica *rep, char **error)
+/* Origin table parameters take effect when its table is resumed. */
+static void apply_origin_params(struct replica *rep, struct replica_dev *dev)
 {
-	struct dm_target *ti = rep->ti;
-	struct replica_md_geometry geo = {
-		.sync_type = rep->sync_type,
-		.mode = rep->mode,
-		.region_sectors = rep->region_sectors,
-		.source_sectors = ti->len,
-		.target_sectors = bdev_nr_sectors(rep->target_dev->bdev),
-		.all_set = !rep->nosync,
-	};
-	int r;
+	spin_lock_irq(&rep->lock);
+	if (rep->mode != dev->mode) {
+		rep->mode = dev->mode;
+		rep->commit_requested = true;
+	}
+	rep->fail_host_on_target_error = dev->fail_host_on_target_error;
+	rep->no_discard_passdown = dev->no_discard_passdown;
+	rep->start_inactive = dev->start_inactive;
+	rep->nosync = dev->nosync;
+	rep->tun = dev->tun;
+	spin_unlock_irq(&rep->lock);
+}
 
-	r = replica_md_open(&rep->md, rep->meta_dev->bdev, &geo, error);
-	if (r)
-		return r;
-	if (ti->len > rep->md.sb.source_sectors) {
-		r = replica_md_grow(&rep->md, ti->len, geo.target_sectors,
-				    true, error);
-		if (r) {
-			replica_md_close(&rep->md);
-			return r;
+/* A larger origin table grows a mirror: the new regions are copied. */
+static int grow(struct replica *rep, sector_t len)
+{
+	u64 regions = replica_nr_regions(len, rep->region_sectors);
+	unsigned long *map, *old;
+	char *error = NULL;
+	u64 r, from;
+	int ret;
+
+	if (len <= rep->len)
+		return 0;
+	if (rep->sync_type != REPLICA_SYNC_MIRROR) {
+		DMERR("resizing a snapshot or clone is not supported");
+		return -EINVAL;
+	}
+	map = alloc_region_map(regions);
+	if (!map)
+		return -ENOMEM;
+
+	spin_lock_irq(&rep->lock);
+	from = rep->nr_regions;
+	/* A partial last region that grows is copied again too. */
+	if (rep->len % rep->region_sectors && from)
+		from--;
+	ret = replica_md_grow(&rep->md, len,
+			      bdev_nr_sectors(rep->target_bdev), true, &error);
+	if (ret) {
+		spin_unlock_irq(&rep->lock);
+		kvfree(map);
+		DMERR("cannot grow: %s", error);
+		return ret;
+	}
+	bitmap_copy(map, rep->nosync_map, rep->nr_regions);
+	old = rep->nosync_map;
+	rep->nosync_map = map;
+	for (r = from; r < regions; r++) {
+		if (!test_bit(r, map)) {
+			__set_bit(r, map);
+			rep->nosync_count++;
 		}
 	}
+	rep->marked_count += regions - rep->nr_regions;
+	rep->nr_regions = regions;
+	rep->len = len;
+	if (rep->copy_state == REPLICA_CS_SYNCHRONIZED)
+		__replica_set_state(rep, REPLICA_CS_UNSYNCHRONIZED);
+	rep->commit_requested = true;
+	spin_unlock_irq(&rep->lock);
+	kvfree(old);
 	return 0;
-}
-
-static int save_ctr_args(struct replica *rep, unsigned int argc, char **argv)
-{
-	unsigned int i;
-
-	rep->ctr_args = kcalloc(argc, sizeof(char *), GFP_KERNEL);
-	if (!rep->ctr_args)
-		return -ENOMEM;
-	for (i = 0; i < argc; i++) {
-		rep->ctr_args[i] = kstrdup(argv[i], GFP_KERNEL);
-		if (!rep->ctr_args[i])
-			return -ENOMEM;
-		rep->nr_ctr_args++;
-	}
-	return 0;
-}
-
-static void free_ctr_args(struct replica *rep)
-{
-	unsigned int i;
-
-	for (i = 0; i < rep->nr_ctr_args; i++)
-		kfree(rep->ctr_args[i]);
-	kfree(rep->ctr_args);
 }
 
 static void replica_free(struct replica *rep)
 {
-	struct dm_target *ti = rep->ti;
-
 	if (rep->wq)
 		destroy_workqueue(rep->wq);
 	if (rep->kcopyd)
 		dm_kcopyd_client_destroy(rep->kcopyd);
-	if (rep->md.blocks)
-		replica_md_close(&rep->md);
+	replica_md_close(&rep->md);
 	free_state(rep);
 	bioset_exit(&rep->bs);
-	if (rep->target_dev)
-		dm_put_device(ti, rep->target_dev);
-	if (rep->source_dev)
-		dm_put_device(ti, rep->source_dev);
-	if (rep->meta_dev)
-		dm_put_device(ti, rep->meta_dev);
-	free_ctr_args(rep);
 	kfree(rep);
 }
 
-/*----------------------------------------------------------------
- * Target methods
- *--------------------------------------------------------------*/
-
-/*
- * replica <sync type> <mode> <metadata dev> <source dev> <target dev>
- *         <region size> [<#features> <feature>*] [<#core> <key> <value>*]
- */
-static int replica_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
+				      u32 region_sectors)
 {
-	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct dm_target *ti = dev->ti;
+	struct replica_md_geometry geo = {
+		.sync_type = sync_type,
+		.mode = dev->view ? REPLICA_MODE_SYNC : dev->mode,
+		.region_sectors = region_sectors,
+		.source_sectors = ti->len,
+		.target_sectors = bdev_nr_sectors(dev->target_dev->bdev),
+		.all_set = sync_type == REPLICA_SYNC_MIRROR && !dev->nosync,
+		.may_format = !dev->view,
+	};
 	struct replica *rep;
 	unsigned int i;
 	int r;
 
-	if (argc < 6) {
-		ti->error = "Invalid argument count: expected at least 6";
-		return -EINVAL;
-	}
 	rep = kzalloc(sizeof(*rep), GFP_KERNEL);
 	if (!rep) {
 		ti->error = "Cannot allocate replica context";
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	}
-	rep->ti = ti;
-	rep->tun = default_tunables;
+	refcount_set(&rep->ref, 1);
+	INIT_LIST_HEAD(&rep->devs);
+	mutex_init(&rep->devs_lock);
 	spin_lock_init(&rep->lock);
 	for (i = 0; i < ARRAY_SIZE(rep->hash); i++)
 		INIT_HLIST_HEAD(&rep->hash[i]);
 	INIT_LIST_HEAD(&rep->commit_wait);
 	INIT_LIST_HEAD(&rep->copy_done);
 	INIT_LIST_HEAD(&rep->priority_copies);
+	INIT_LIST_HEAD(&rep->release_ready);
 	bio_list_init(&rep->deferred);
 	bio_list_init(&rep->throttled);
 	init_waitqueue_head(&rep->copy_wait);
 	INIT_WORK(&rep->worker, replica_do_worker);
 	INIT_DELAYED_WORK(&rep->waker, replica_do_waker);
-	rep->suspended = true;
 
-	r = save_ctr_args(rep, argc, argv);
-	if (r) {
-		ti->error = "Cannot save table arguments";
-		goto bad;
-	}
-
-	r = -EINVAL;
-	if (parse_sync_type(dm_shift_arg(&as), &rep->sync_type)) {
-		ti->error = "Invalid sync type: expected mirror, snapshot or clone";
-		goto bad;
-	}
-	if (rep->sync_type != REPLICA_SYNC_MIRROR) {
-		ti->error = "Sync type not supported by this module version";
-		r = -EOPNOTSUPP;
-		goto bad;
-	}
-	if (parse_mode(dm_shift_arg(&as), &rep->mode)) {
-		ti->error = "Invalid mode: expected sync or async";
-		goto bad;
-	}
-
-	r = get_leg(ti, dm_shift_arg(&as), &rep->meta_dev, &ti->error,
-		    "Cannot open metadata device");
-	if (r)
-		goto bad;
-	r = get_leg(ti, dm_shift_arg(&as), &rep->source_dev, &ti->error,
-		    "Cannot open source device");
-	if (r)
-		goto bad;
-	r = get_leg(ti, dm_shift_arg(&as), &rep->target_dev, &ti->error,
-		    "Cannot open target device");
-	if (r)
-		goto bad;
-	r = -EINVAL;
-	if (rep->meta_dev->bdev == rep->source_dev->bdev ||
-	    rep->meta_dev->bdev == rep->target_dev->bdev ||
-	    rep->source_dev->bdev == rep->target_dev->bdev) {
-		ti->error = "Metadata, source and target must be distinct devices";
-		goto bad;
-	}
-
-	if (kstrtouint(dm_shift_arg(&as), 10, &rep->region_sectors) ||
-	    !replica_region_size_valid(rep->region_sectors)) {
-		ti->error = "Invalid region size: a power of two from 8 to 2097152 sectors";
-		goto bad;
-	}
-	rep->region_shift = __ffs(rep->region_sectors);
-	if (!region_fits_block_size(rep, rep->source_dev) ||
-	    !region_fits_block_size(rep, rep->target_dev)) {
-		ti->error = "Region size is not a multiple of the logical block size";
-		goto bad;
-	}
-	if (bdev_nr_sectors(rep->source_dev->bdev) < ti->len) {
-		ti->error = "Source device is smaller than the table length";
-		goto bad;
-	}
-	if (bdev_nr_sectors(rep->target_dev->bdev) < ti->len) {
-		ti->error = "Target device is smaller than the table length";
-		goto bad;
-	}
-
-	r = parse_features(rep, &as, &ti->error);
-	if (r)
-		goto bad;
-	r = parse_core_args(rep, &as, &ti->error);
-	if (r)
-		goto bad;
-	if (as.argc) {
-		ti->error = "Too many arguments";
-		r = -EINVAL;
-		goto bad;
-	}
+	rep->sync_type = sync_type;
+	rep->mode = geo.mode;
+	rep->region_sectors = region_sectors;
+	rep->region_shift = __ffs(region_sectors);
+	rep->meta_devt = dev->meta_dev->bdev->bd_dev;
+	rep->meta_bdev = dev->meta_dev->bdev;
+	rep->source_bdev = dev->source_dev->bdev;
+	rep->target_bdev = dev->target_dev->bdev;
+	rep->tun = dev->view ? default_tunables : dev->tun;
 
 	r = bioset_init(&rep->bs, BIO_POOL_SIZE, 0, 0);
 	if (r) {
@@ -495,104 +541,257 @@ static int replica_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	/* Validates (or formats) the metadata now; reloaded at preresume. */
-	r = open_metadata(rep, &ti->error);
+	r = replica_md_open(&rep->md, rep->meta_bdev, &geo, &ti->error);
 	if (r)
 		goto bad;
-	r = load_state(rep);
+	rep->len = rep->md.sb.source_sectors;
+	if (dev->view && ti->len != rep->len) {
+		ti->error = "View length does not match the relationship";
+		r = -EINVAL;
+		goto bad;
+	}
+	r = load_state(rep, dev->start_inactive);
 	if (r) {
 		ti->error = "Cannot allocate region state";
 		goto bad;
 	}
+	return rep;
+bad:
+	replica_free(rep);
+	return ERR_PTR(r);
+}
 
-	r = dm_set_target_max_io_len(ti, rep->region_sectors);
+/*----------------------------------------------------------------
+ * Registry: relationships by metadata device, shared by their tables
+ *--------------------------------------------------------------*/
+static LIST_HEAD(replica_registry);
+static DEFINE_MUTEX(replica_registry_lock);
+
+static struct replica *find_replica(dev_t meta)
+{
+	struct replica *rep;
+
+	list_for_each_entry(rep, &replica_registry, registry)
+		if (rep->meta_devt == meta)
+			return rep;
+	return NULL;
+}
+
+static int attach(struct replica_dev *dev, u32 sync_type, u32 region_sectors)
+{
+	struct dm_target *ti = dev->ti;
+	struct replica *rep;
+
+	mutex_lock(&replica_registry_lock);
+	rep = find_replica(dev->meta_dev->bdev->bd_dev);
+	if (rep) {
+		if (rep->sync_type != sync_type ||
+		    rep->region_sectors != region_sectors ||
+		    rep->source_bdev != dev->source_dev->bdev ||
+		    rep->target_bdev != dev->target_dev->bdev) {
+			mutex_unlock(&replica_registry_lock);
+			ti->error = "Metadata device is in use by a relationship with other devices or geometry";
+			return -EBUSY;
+		}
+		if (dev->view && ti->len != rep->len) {
+			mutex_unlock(&replica_registry_lock);
+			ti->error = "View length does not match the relationship";
+			return -EINVAL;
+		}
+		if (ti->len < rep->len && !dev->view) {
+			mutex_unlock(&replica_registry_lock);
+			ti->error = "Shrinking a replica is not supported";
+			return -EINVAL;
+		}
+		refcount_inc(&rep->ref);
+	} else {
+		rep = replica_create(dev, sync_type, region_sectors);
+		if (IS_ERR(rep)) {
+			mutex_unlock(&replica_registry_lock);
+			return PTR_ERR(rep);
+		}
+		list_add(&rep->registry, &replica_registry);
+	}
+	mutex_unlock(&replica_registry_lock);
+
+	dev->rep = rep;
+	mutex_lock(&rep->devs_lock);
+	list_add_tail(&dev->list, &rep->devs);
+	mutex_unlock(&rep->devs_lock);
+	return 0;
+}
+
+static void detach(struct replica_dev *dev)
+{
+	struct replica *rep = dev->rep;
+
+	mutex_lock(&rep->devs_lock);
+	list_del(&dev->list);
+	mutex_unlock(&rep->devs_lock);
+	/* The worker may be raising an event on this table: let it finish. */
+	flush_work(&rep->worker);
+
+	mutex_lock(&replica_registry_lock);
+	if (refcount_dec_and_test(&rep->ref)) {
+		list_del(&rep->registry);
+		mutex_unlock(&replica_registry_lock);
+		cancel_delayed_work_sync(&rep->waker);
+		flush_workqueue(rep->wq);
+		replica_free(rep);
+		return;
+	}
+	mutex_unlock(&replica_registry_lock);
+}
+
+/*----------------------------------------------------------------
+ * Target methods
+ *--------------------------------------------------------------*/
+static void put_devs(struct replica_dev *dev)
+{
+	struct dm_target *ti = dev->ti;
+
+	if (dev->target_dev)
+		dm_put_device(ti, dev->target_dev);
+	if (dev->source_dev)
+		dm_put_device(ti, dev->source_dev);
+	if (dev->meta_dev)
+		dm_put_device(ti, dev->meta_dev);
+	kfree(dev);
+}
+
+static int replica_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct replica_dev *dev;
+	u32 sync_type, region_sectors;
+	int r;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev) {
+		ti->error = "Cannot allocate replica device";
+		return -ENOMEM;
+	}
+	dev->ti = ti;
+	dev->tun = default_tunables;
+	INIT_LIST_HEAD(&dev->list);
+
+	r = parse_table(dev, argc, argv, &sync_type, &region_sectors);
+	if (r)
+		goto bad;
+	r = dm_set_target_max_io_len(ti, region_sectors);
 	if (r) {
 		ti->error = "Cannot set max io length";
 		goto bad;
 	}
-	ti->num_flush_bios = 2;
-	ti->flush_supported = true;
-	ti->num_discard_bios = 1;
-	ti->per_io_data_size = sizeof(struct replica_io);
-	ti->private = rep;
-	return 0;
+	r = attach(dev, sync_type, region_sectors);
+	if (r)
+		goto bad;
 
+	ti->flush_supported = true;
+	ti->per_io_data_size = sizeof(struct replica_io);
+	if (dev->view) {
+		ti->num_flush_bios = 1;
+		ti->num_discard_bios = 1;
+	} else {
+		ti->num_flush_bios = 2;
+		/* A source discard would change PIT data: mirror only. */
+		ti->num_discard_bios = sync_type == REPLICA_SYNC_MIRROR;
+	}
+	ti->private = dev;
+	return 0;
 bad:
-	replica_free(rep);
+	put_devs(dev);
 	return r;
 }
 
 static void replica_dtr(struct dm_target *ti)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
 
-	/* No metadata I/O here: a newer table may own the metadata now. */
-	cancel_delayed_work_sync(&rep->waker);
-	flush_workqueue(rep->wq);
-	replica_free(rep);
+	/* No metadata I/O here: postsuspend committed it. */
+	detach(dev);
+	put_devs(dev);
 }
 
 static void replica_presuspend(struct dm_target *ti)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
+	bool last;
 
 	spin_lock_irq(&rep->lock);
-	rep->suspended = true;
+	if (dev->resumed) {
+		dev->resumed = false;
+		rep->active_devs--;
+	}
+	last = !rep->active_devs;
+	if (last)
+		rep->suspended = true;
 	spin_unlock_irq(&rep->lock);
 	replica_release_throttled(rep);
-	/* Copies end by themselves, with an error on a failed device. */
-	wait_event(rep->copy_wait, !READ_ONCE(rep->copies_in_flight));
+	/* Background copies end by themselves, with an error if a leg fails. */
+	if (last)
+		wait_event(rep->copy_wait, !READ_ONCE(rep->copies_in_flight));
 }
 
 static void replica_postsuspend(struct dm_target *ti)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
+	bool last;
 
-	cancel_delayed_work_sync(&rep->waker);
 	flush_workqueue(rep->wq);
-	replica_commit(rep, true, true, NULL);
+	spin_lock_irq(&rep->lock);
+	last = !rep->active_devs;
+	spin_unlock_irq(&rep->lock);
+	if (last)
+		cancel_delayed_work_sync(&rep->waker);
+	/* With nothing resumed, every idle mark can go: a clean stop. */
+	replica_commit(rep, last, last, NULL);
 }
 
 static int replica_preresume(struct dm_target *ti)
 {
-	struct replica *rep = ti->private;
-	char *error = NULL;
-	int r;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
 
-	/* An older table may have committed since our ctr: reload. */
-	replica_md_close(&rep->md);
-	r = open_metadata(rep, &error);
-	if (!r)
-		r = load_state(rep);
-	if (r)
-		DMERR("cannot reload metadata: %s", error ? error : "no memory");
-	return r;
+	if (dev->view)
+		return 0;
+	apply_origin_params(rep, dev);
+	return grow(rep, ti->len);
 }
 
 static void replica_resume(struct dm_target *ti)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
 
 	spin_lock_irq(&rep->lock);
+	if (!dev->resumed) {
+		dev->resumed = true;
+		rep->active_devs++;
+	}
 	rep->suspended = false;
 	rep->state_changed = true;
 	spin_unlock_irq(&rep->lock);
 	queue_delayed_work(rep->wq, &rep->waker, 0);
 }
 
+/*----------------------------------------------------------------
+ * Status
+ *--------------------------------------------------------------*/
 static const char *progress_name(struct replica *rep)
 {
 	switch (rep->copy_state) {
 	case REPLICA_CS_INITIALIZED:
 		return "pending";
 	case REPLICA_CS_UNSYNCHRONIZED:
-		if (rep->copy_paused)
-			return "dormant";
 		if (rep->restoring)
 			return "restoring";
 		return rep->initial_sync ? "synchronizing" : "resyncing";
 	case REPLICA_CS_SYNCHRONIZED:
-		return rep->nosync_count ? "synchronizing" : "completed";
+		if (rep->sync_type == REPLICA_SYNC_MIRROR && rep->nosync_count)
+			return "synchronizing";
+		return "completed";
 	}
 	return "dormant";
 }
@@ -602,30 +801,41 @@ static const char *md_mode_name(int mode)
 	return mode == MD_RW ? "rw" : mode == MD_RO ? "ro" : "fail";
 }
 
-static void emit_table(struct replica *rep, char *result, unsigned int maxlen,
-		       unsigned int *size)
+static void emit_table(struct replica_dev *dev, char *result,
+		       unsigned int maxlen, unsigned int *size)
 {
+	struct replica *rep = dev->rep;
 	unsigned int sz = *size, i, nr_features;
 
+	if (dev->view) {
+		DMEMIT("view %s %s %s %s %u", sync_type_name(rep->sync_type),
+		       dev->meta_dev->name, dev->source_dev->name,
+		       dev->target_dev->name, rep->region_sectors);
+		if (dev->read_only)
+			DMEMIT(" 1 ro");
+		*size = sz;
+		return;
+	}
 	DMEMIT("%s %s %s %s %s %u", sync_type_name(rep->sync_type),
-	       mode_name(rep->mode), rep->meta_dev->name,
-	       rep->source_dev->name, rep->target_dev->name,
-	       rep->region_sectors);
-	nr_features = rep->nosync + rep->fail_host_on_target_error +
-		      rep->start_inactive + rep->no_discard_passdown;
+	       mode_name(dev->resumed ? rep->mode : dev->mode),
+	       dev->meta_dev->name, dev->source_dev->name,
+	       dev->target_dev->name, rep->region_sectors);
+	nr_features = dev->nosync + dev->fail_host_on_target_error +
+		      dev->start_inactive + dev->no_discard_passdown;
 	DMEMIT(" %u", nr_features);
-	if (rep->nosync)
+	if (dev->nosync)
 		DMEMIT(" nosync");
-	if (rep->fail_host_on_target_error)
+	if (dev->fail_host_on_target_error)
 		DMEMIT(" fail_host_on_target_error");
-	if (rep->start_inactive)
+	if (dev->start_inactive)
 		DMEMIT(" start_inactive");
-	if (rep->no_discard_passdown)
+	if (dev->no_discard_passdown)
 		DMEMIT(" no_discard_passdown");
 	DMEMIT(" %zu", 2 * ARRAY_SIZE(tunable_descs));
 	for (i = 0; i < ARRAY_SIZE(tunable_descs); i++) {
 		const struct tunable_desc *d = &tunable_descs[i];
-		unsigned int v = READ_ONCE(*tunable_ptr(&rep->tun, d));
+		struct replica_tunables *tun = dev->resumed ? &rep->tun : &dev->tun;
+		unsigned int v = READ_ONCE(*tunable_ptr(tun, d));
 
 		if (d->offset == offsetof(struct replica_tunables, lag_policy))
 			DMEMIT(" %s %s", d->name,
@@ -640,10 +850,11 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 			   unsigned int status_flags, char *result,
 			   unsigned int maxlen)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
 	unsigned int sz = 0;
-	u64 in_sync, copying, marked, lag;
-	u32 state;
+	u64 in_sync, copying, marked, lag, nr;
+	u32 state, mode;
 	char src, tgt;
 	int md_mode;
 	const char *progress;
@@ -651,10 +862,17 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		spin_lock_irq(&rep->lock);
-		in_sync = rep->nr_regions - rep->nosync_count;
+		nr = rep->nr_regions;
+		in_sync = nr - rep->nosync_count;
+		if (rep->sync_type == REPLICA_SYNC_SNAPSHOT || rep->restoring)
+			in_sync = rep->sync_type == REPLICA_SYNC_MIRROR ?
+				  in_sync : rep->marked_count;
 		copying = rep->copies_in_flight;
 		marked = rep->marked_count;
-		lag = rep->mode == REPLICA_MODE_ASYNC ? rep->nosync_count : 0;
+		mode = rep->mode;
+		lag = mode == REPLICA_MODE_ASYNC &&
+		      rep->sync_type == REPLICA_SYNC_MIRROR ?
+		      rep->nosync_count : 0;
 		state = rep->copy_state;
 		src = rep->source_health;
 		tgt = rep->target_health;
@@ -663,18 +881,20 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 		spin_unlock_irq(&rep->lock);
 
 		DMEMIT("%s %s %s %s %llu/%llu %llu %llu %llu %llu %c%c %s",
-		       sync_type_name(rep->sync_type), mode_name(rep->mode),
-		       replica_copy_state_name(state), progress, in_sync,
-		       rep->nr_regions, copying, marked, lag,
-		       replica_lag_ms(rep), src, tgt, md_mode_name(md_mode));
-		DMEMIT(" 6 uuid=%pUb region_sectors=%u generation=%llu",
-		       rep->md.sb.uuid, rep->region_sectors,
-		       rep->md.sb.generation);
-		DMEMIT(" regions_copied=%llu copy_errors=%llu entries=%u",
-		       rep->regions_copied, rep->copy_errors, rep->entries);
+		       sync_type_name(rep->sync_type), mode_name(mode),
+		       replica_copy_state_name(state), progress, in_sync, nr,
+		       copying, marked, lag,
+		       lag ? replica_lag_ms(rep) : 0, src, tgt,
+		       md_mode_name(md_mode));
+		DMEMIT(" 8 role=%s uuid=%pUb region_sectors=%u generation=%llu",
+		       dev->view ? "view" : "origin", rep->md.sb.uuid,
+		       rep->region_sectors, rep->md.sb.generation);
+		DMEMIT(" pit_ns=%llu regions_copied=%llu copy_errors=%llu entries=%u",
+		       rep->pit_ns, rep->regions_copied, rep->copy_errors,
+		       rep->entries);
 		break;
 	case STATUSTYPE_TABLE:
-		emit_table(rep, result, maxlen, &sz);
+		emit_table(dev, result, maxlen, &sz);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';
@@ -695,10 +915,10 @@ static bool state_in(u32 state, const u32 *states, unsigned int n)
 
 /* Change state if the current one allows it; caller holds the lock. */
 static int __transition(struct replica *rep, const u32 *from,
-			unsigned int nr_from, u32 to)
+			unsigned int nr_from, u32 to, const char *op)
 {
 	if (!state_in(rep->copy_state, from, nr_from)) {
-		DMWARN("operation not allowed in copy state %s",
+		DMWARN("%s: not allowed in copy state %s", op,
 		       replica_copy_state_name(rep->copy_state));
 		return -EPERM;
 	}
@@ -706,84 +926,129 @@ static int __transition(struct replica *rep, const u32 *from,
 	return 0;
 }
 
-static int message_locked(struct replica *rep, unsigned int argc, char **argv)
+#define TRANSITION(rep, from, to, op) \
+	__transition(rep, from, ARRAY_SIZE(from), to, op)
+
+static const u32 flowing[] = {
+	REPLICA_CS_UNSYNCHRONIZED, REPLICA_CS_SYNCHRONIZED,
+	REPLICA_CS_SUSPENDED,
+};
+static const u32 stopped[] = {
+	REPLICA_CS_FRACTURED, REPLICA_CS_SPLIT, REPLICA_CS_BROKEN,
+	REPLICA_CS_ABORTED, REPLICA_CS_SUSPENDED,
+};
+static const u32 detached[] = { REPLICA_CS_FRACTURED, REPLICA_CS_SPLIT };
+static const u32 synced[] = { REPLICA_CS_SYNCHRONIZED };
+static const u32 copying[] = { REPLICA_CS_UNSYNCHRONIZED };
+static const u32 running[] = {
+	REPLICA_CS_UNSYNCHRONIZED, REPLICA_CS_SYNCHRONIZED,
+};
+static const u32 initial[] = { REPLICA_CS_INITIALIZED };
+static const u32 paused[] = { REPLICA_CS_SUSPENDED };
+
+static bool legs_alive(struct replica *rep, const char *op)
 {
-	static const u32 flowing[] = {
-		REPLICA_CS_UNSYNCHRONIZED, REPLICA_CS_SYNCHRONIZED,
-		REPLICA_CS_SUSPENDED,
-	};
-	static const u32 stopped[] = {
-		REPLICA_CS_FRACTURED, REPLICA_CS_SPLIT, REPLICA_CS_BROKEN,
-		REPLICA_CS_ABORTED, REPLICA_CS_SUSPENDED,
-	};
-	static const u32 detached[] = {
-		REPLICA_CS_FRACTURED, REPLICA_CS_SPLIT,
-	};
-	static const u32 synced[] = { REPLICA_CS_SYNCHRONIZED };
-	static const u32 copying[] = { REPLICA_CS_UNSYNCHRONIZED };
-	static const u32 running[] = {
-		REPLICA_CS_UNSYNCHRONIZED, REPLICA_CS_SYNCHRONIZED,
-	};
-	static const u32 initial[] = { REPLICA_CS_INITIALIZED };
-	const char *cmd = argv[0];
+	if (rep->target_health == HEALTH_ALIVE &&
+	    rep->source_health == HEALTH_ALIVE)
+		return true;
+	DMWARN("%s: a leg has failed; clear_errors first", op);
+	return false;
+}
+
+/* Snapshot "resync": take a new point in time. */
+static int __new_pit(struct replica *rep)
+{
+	u64 region;
+
+	if (rep->entries || rep->copies_in_flight || rep->active_devs) {
+		DMWARN("resync of a snapshot needs its devices suspended");
+		return -EBUSY;
+	}
+	for (region = 0; region < rep->nr_regions; region++)
+		if (replica_md_test(&rep->md, region))
+			replica_md_clear(&rep->md, region);
+	rep->marked_count = 0;
+	rep->restoring = false;
+	__replica_pit_rebuild_nosync(rep);
+	rep->pit_ns = ktime_get_real_ns();
+	rep->commit_requested = true;
+	__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+	return 0;
+}
+
+static int __restore(struct replica *rep)
+{
 	int r;
 
-	if (!strcmp(cmd, "fracture") && argc == 1)
-		return __transition(rep, flowing, ARRAY_SIZE(flowing),
-				    REPLICA_CS_FRACTURED);
-	if (!strcmp(cmd, "split") && argc == 1) {
-		if (rep->nosync_count) {
-			DMWARN("split needs a synchronized relationship");
-			return -EPERM;
-		}
-		return __transition(rep, synced, ARRAY_SIZE(synced),
-				    REPLICA_CS_SPLIT);
-	}
-	if (!strcmp(cmd, "abort") && argc == 1)
-		return __transition(rep, copying, ARRAY_SIZE(copying),
-				    REPLICA_CS_ABORTED);
-	if (!strcmp(cmd, "start") && argc == 1)
-		return __transition(rep, initial, ARRAY_SIZE(initial),
-				    REPLICA_CS_UNSYNCHRONIZED);
-	if (!strcmp(cmd, "resync") && argc == 1) {
-		if (rep->target_health != HEALTH_ALIVE) {
-			DMWARN("resync: the target has failed; clear_errors first");
-			return -EIO;
-		}
-		r = __transition(rep, stopped, ARRAY_SIZE(stopped),
-				 REPLICA_CS_UNSYNCHRONIZED);
-		if (!r) {
-			rep->restoring = false;
-			rep->copy_paused = false;
-		}
-		return r;
-	}
-	if (!strcmp(cmd, "restore") && argc == 1) {
-		if (rep->target_health != HEALTH_ALIVE ||
-		    rep->source_health != HEALTH_ALIVE) {
-			DMWARN("restore: a leg has failed");
-			return -EIO;
-		}
-		r = __transition(rep, detached, ARRAY_SIZE(detached),
-				 REPLICA_CS_UNSYNCHRONIZED);
-		if (!r) {
+	if (!legs_alive(rep, "restore"))
+		return -EIO;
+	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
+		r = TRANSITION(rep, detached, REPLICA_CS_UNSYNCHRONIZED,
+			       "restore");
+		if (!r)
 			rep->restoring = true;
-			rep->copy_paused = false;
-		}
 		return r;
 	}
-	if (!strcmp(cmd, "pause") && argc == 1) {
-		r = __transition(rep, running, ARRAY_SIZE(running),
-				 REPLICA_CS_SUSPENDED);
+	r = TRANSITION(rep, flowing, REPLICA_CS_UNSYNCHRONIZED, "restore");
+	if (r)
 		return r;
-	}
-	if (!strcmp(cmd, "resume") && argc == 1) {
-		static const u32 paused[] = { REPLICA_CS_SUSPENDED };
+	rep->restoring = true;
+	__replica_pit_rebuild_nosync(rep);
+	rep->copy_cursor = 0;
+	return 0;
+}
 
-		return __transition(rep, paused, ARRAY_SIZE(paused),
-				    REPLICA_CS_UNSYNCHRONIZED);
+static int message_locked(struct replica *rep, unsigned int argc, char **argv)
+{
+	bool mirror = rep->sync_type == REPLICA_SYNC_MIRROR;
+	const char *cmd = argv[0];
+
+	if (argc == 1) {
+		if (!strcmp(cmd, "fracture") && mirror)
+			return TRANSITION(rep, flowing, REPLICA_CS_FRACTURED,
+					  cmd);
+		if (!strcmp(cmd, "split") && mirror) {
+			if (rep->nosync_count) {
+				DMWARN("split: the mirror is not synchronized");
+				return -EPERM;
+			}
+			return TRANSITION(rep, synced, REPLICA_CS_SPLIT, cmd);
+		}
+		if (!strcmp(cmd, "abort") && rep->sync_type != REPLICA_SYNC_SNAPSHOT)
+			return TRANSITION(rep, copying, REPLICA_CS_ABORTED, cmd);
+		if (!strcmp(cmd, "start"))
+			return TRANSITION(rep, initial,
+					  rep->sync_type == REPLICA_SYNC_SNAPSHOT ?
+					  REPLICA_CS_SYNCHRONIZED :
+					  REPLICA_CS_UNSYNCHRONIZED, cmd);
+		if (!strcmp(cmd, "resync")) {
+			if (rep->sync_type == REPLICA_SYNC_SNAPSHOT)
+				return __new_pit(rep);
+			if (!legs_alive(rep, cmd))
+				return -EIO;
+			rep->restoring = false;
+			return TRANSITION(rep, stopped,
+					  REPLICA_CS_UNSYNCHRONIZED, cmd);
+		}
+		if (!strcmp(cmd, "restore"))
+			return __restore(rep);
+		if (!strcmp(cmd, "pause") && rep->sync_type != REPLICA_SYNC_SNAPSHOT)
+			return TRANSITION(rep, running, REPLICA_CS_SUSPENDED,
+					  cmd);
+		if (!strcmp(cmd, "resume"))
+			return TRANSITION(rep, paused,
+					  REPLICA_CS_UNSYNCHRONIZED, cmd);
+		if (!strcmp(cmd, "clear_errors")) {
+			rep->source_health = HEALTH_ALIVE;
+			rep->target_health = HEALTH_ALIVE;
+			rep->state_changed = true;
+			if (rep->copy_state == REPLICA_CS_BROKEN && mirror)
+				__replica_set_state(rep,
+						    REPLICA_CS_UNSYNCHRONIZED);
+			return 0;
+		}
 	}
-	if (!strcmp(cmd, "mode") && argc == 2) {
+	if (argc == 2 && !strcmp(cmd, "mode") && mirror) {
 		u32 mode;
 
 		if (parse_mode(argv[1], &mode)) {
@@ -795,23 +1060,18 @@ static int message_locked(struct replica *rep, unsigned int argc, char **argv)
 		rep->state_changed = true;
 		return 0;
 	}
-	if (!strcmp(cmd, "clear_errors") && argc == 1) {
-		rep->source_health = HEALTH_ALIVE;
-		rep->target_health = HEALTH_ALIVE;
-		rep->state_changed = true;
-		if (rep->copy_state == REPLICA_CS_BROKEN)
-			__replica_set_state(rep, REPLICA_CS_UNSYNCHRONIZED);
-		return 0;
-	}
-	DMWARN("unrecognised message: %s (with %u arguments)", cmd, argc - 1);
+	DMWARN("unrecognised message for a %s: %s (with %u arguments)",
+	       sync_type_name(rep->sync_type), cmd, argc - 1);
 	return -EINVAL;
 }
 
 static int replica_message(struct dm_target *ti, unsigned int argc,
 			   char **argv, char *result, unsigned int maxlen)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
 	char *error = NULL;
+	bool suspended;
 	int r;
 
 	if (!argc)
@@ -825,22 +1085,24 @@ static int replica_message(struct dm_target *ti, unsigned int argc,
 		if (r)
 			DMWARN("set %s: %s", argv[1], error);
 		else
-			queue_work(rep->wq, &rep->worker);
+			replica_wake_worker(rep);
 		return r;
 	}
 
 	spin_lock_irq(&rep->lock);
 	r = message_locked(rep, argc, argv);
+	suspended = rep->suspended;
 	spin_unlock_irq(&rep->lock);
 	if (r)
 		return r;
 
 	/* Make the new state durable before answering. */
-	if (!rep->suspended) {
-		queue_work(rep->wq, &rep->worker);
+	if (!suspended) {
+		replica_wake_worker(rep);
 		flush_work(&rep->worker);
 	} else {
 		replica_commit(rep, false, false, NULL);
+		replica_raise_event(rep);
 	}
 	return READ_ONCE(rep->md_mode) == MD_RW ? 0 : -EIO;
 }
@@ -848,13 +1110,25 @@ static int replica_message(struct dm_target *ti, unsigned int argc,
 static int replica_iterate_devices(struct dm_target *ti,
 				   iterate_devices_callout_fn fn, void *data)
 {
-	struct replica *rep = ti->private;
+	struct replica_dev *dev = ti->private;
 	int r;
 
-	r = fn(ti, rep->source_dev, 0, ti->len, data);
+	r = fn(ti, dev->source_dev, 0, ti->len, data);
 	if (!r)
-		r = fn(ti, rep->target_dev, 0, ti->len, data);
+		r = fn(ti, dev->target_dev, 0, ti->len, data);
 	return r;
+}
+
+static void replica_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
+	unsigned int region_bytes = rep->region_sectors << SECTOR_SHIFT;
+
+	/* Partial-region writes cost a copy for snapshot and clone. */
+	if (rep->sync_type != REPLICA_SYNC_MIRROR &&
+	    (!limits->io_opt || limits->io_opt % region_bytes))
+		limits->io_opt = region_bytes;
 }
 
 static struct target_type replica_target = {
@@ -864,6 +1138,7 @@ static struct target_type replica_target = {
 	.ctr = replica_ctr,
 	.dtr = replica_dtr,
 	.map = replica_map,
+	.end_io = replica_pit_end_io,
 	.presuspend = replica_presuspend,
 	.postsuspend = replica_postsuspend,
 	.preresume = replica_preresume,
@@ -871,6 +1146,7 @@ static struct target_type replica_target = {
 	.status = replica_status,
 	.message = replica_message,
 	.iterate_devices = replica_iterate_devices,
+	.io_hints = replica_io_hints,
 };
 
 static int __init dm_replica_init(void)

@@ -9,6 +9,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/list.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -61,16 +62,28 @@ struct region_entry {
 	u64 mark_seq;			/* commit that makes its bit durable */
 	struct replica *rep;		/* for the kcopyd callback */
 	bool copying;
+	struct bio *overwrite;		/* view bio replacing the copy */
 	int copy_error;			/* read side of the copy failed */
 	int copy_write_error;		/* write side of the copy failed */
 	struct bio_list waiting;	/* bios held until copy/commit */
 };
 
+/*
+ * One relationship, shared by every table that names its metadata device:
+ * the origin (stacked over the source) and, for snapshot and clone, the
+ * view of the point-in-time image; during a reload the old and the new
+ * table of a device share it too.
+ */
 struct replica {
-	struct dm_target *ti;
-	struct dm_dev *meta_dev;
-	struct dm_dev *source_dev;
-	struct dm_dev *target_dev;
+	struct list_head registry;	/* all relationships, by metadata dev */
+	refcount_t ref;
+	dev_t meta_devt;
+	struct block_device *meta_bdev;
+	struct block_device *source_bdev;
+	struct block_device *target_bdev;
+	sector_t len;			/* source sectors covered */
+	struct list_head devs;		/* struct replica_dev, under lock */
+	unsigned int active_devs;	/* resumed devices */
 
 	u32 sync_type;			/* enum replica_sync_type */
 	u32 mode;			/* enum replica_mode */
@@ -103,7 +116,7 @@ struct replica {
 	bool restoring;			/* copy direction target -> source */
 	bool initial_sync;		/* first full copy after format */
 	bool copy_paused;
-	bool suspended;
+	bool suspended;			/* no device resumed */
 	char source_health;
 	char target_health;
 	int md_mode;			/* enum replica_md_mode */
@@ -114,7 +127,7 @@ struct replica {
 	u64 open_seq;
 	u64 committed_seq;
 	bool commit_requested;
-	unsigned long last_commit;	/* jiffies */
+	unsigned long last_clear;	/* jiffies of the last idle-mark pass */
 	unsigned long *clear_candidates;	/* bitmap blocks with idle marks */
 	unsigned long *clear_aged;	/* candidates that aged a full period */
 
@@ -123,6 +136,8 @@ struct replica {
 	struct list_head commit_wait;	/* entries waiting for their mark */
 	struct list_head copy_done;	/* entries whose copy finished */
 	struct list_head priority_copies;
+	struct list_head release_ready;	/* entries whose held bios may go */
+	struct mutex devs_lock;		/* devs list, for events */
 
 	/* Background copy. */
 	struct dm_kcopyd_client *kcopyd;
@@ -141,9 +156,27 @@ struct replica {
 	struct delayed_work waker;
 	wait_queue_head_t copy_wait;
 
-	/* Table line as given, for STATUSTYPE_TABLE. */
-	unsigned int nr_ctr_args;
-	const char **ctr_args;
+};
+
+/* One table (target instance) of a relationship. */
+struct replica_dev {
+	struct list_head list;		/* in replica->devs */
+	struct dm_target *ti;
+	struct replica *rep;
+	struct dm_dev *meta_dev;
+	struct dm_dev *source_dev;
+	struct dm_dev *target_dev;
+	bool view;			/* the point-in-time view */
+	bool read_only;			/* view only: refuse writes */
+	bool resumed;
+
+	/* Origin table parameters, applied to the relationship at resume. */
+	u32 mode;
+	bool nosync;
+	bool fail_host_on_target_error;
+	bool start_inactive;
+	bool no_discard_passdown;
+	struct replica_tunables tun;
 };
 
 /* Per-bio data. */
@@ -157,6 +190,7 @@ struct replica_io {
 	void *saved_private;
 	bool to_target;
 	bool tracked;			/* counted in an entry's pending */
+	bool view;			/* issued by the view device */
 };
 
 static inline sector_t region_to_sector(struct replica *rep, u64 region)
