@@ -122,7 +122,7 @@ static bool __target_receives_writes(struct replica *rep)
 /* May the background copy run? */
 bool __replica_copy_allowed(struct replica *rep)
 {
-	if (rep->suspended || rep->copy_paused || rep->md_mode != MD_RW)
+	if (rep->suspended || rep->md_mode != MD_RW)
 		return false;
 	if (rep->target_health != HEALTH_ALIVE ||
 	    rep->source_health == HEALTH_WRITE_ERROR)
@@ -291,6 +291,11 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 	if (!marked && rep->md_mode != MD_RW)
 		return WRITE_ERROR;
 	if (rep->restoring && test_bit(region, rep->nosync_map)) {
+		/* The region cannot be brought back: its source data is stale. */
+		if (rep->md_mode != MD_RW ||
+		    rep->target_health != HEALTH_ALIVE ||
+		    rep->source_health == HEALTH_WRITE_ERROR)
+			return WRITE_ERROR;
 		/* Bring the source region back before writing into it. */
 		e = __replica_get_entry(rep, region, gfp);
 		if (!e)
@@ -808,6 +813,9 @@ static void fail_metadata(struct replica *rep, int r)
 		      r);
 		rep->md_mode = MD_RO;
 		rep->state_changed = true;
+		/* A point in time that cannot be recorded is lost. */
+		if (rep->sync_type != REPLICA_SYNC_MIRROR)
+			rep->copy_state = REPLICA_CS_BROKEN;
 	}
 	spin_unlock_irq(&rep->lock);
 }
@@ -865,7 +873,8 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 	}
 
 	spin_lock_irq(&rep->lock);
-	rep->committed_seq = seq;
+	/* Commits from a message and the worker may finish out of order. */
+	rep->committed_seq = max(rep->committed_seq, seq);
 	list_for_each_entry_safe(e, tmp, &rep->commit_wait, list) {
 		if (e->mark_seq > seq)
 			continue;
@@ -910,6 +919,30 @@ static void fail_mark_waiters(struct replica *rep)
 		bio_io_error(bio);
 	while ((bio = bio_list_pop(&overwrites)))
 		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
+}
+
+/*
+ * When no copy can run (a leg or the metadata failed), bios held for a
+ * priority copy are decided again: they fail or go on without the copy.
+ */
+static void abandon_priority_copies(struct replica *rep,
+				    struct bio_list *release)
+{
+	struct region_entry *e, *tmp;
+
+	spin_lock_irq(&rep->lock);
+	if (rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE &&
+	    rep->source_health != HEALTH_WRITE_ERROR) {
+		spin_unlock_irq(&rep->lock);
+		return;
+	}
+	list_for_each_entry_safe(e, tmp, &rep->priority_copies, list) {
+		list_del_init(&e->list);
+		bio_list_merge(release, &e->waiting);
+		bio_list_init(&e->waiting);
+		__replica_put_entry(rep, e);
+	}
+	spin_unlock_irq(&rep->lock);
 }
 
 /* Entries whose readers drained: their held bios may go now. */
@@ -959,6 +992,7 @@ void replica_do_worker(struct work_struct *ws)
 	while ((bio = bio_list_pop(&failed)))
 		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
 	release_ready(rep, &bios);
+	abandon_priority_copies(rep, &bios);
 	process_bio_list(rep, &bios);
 
 	if (commit_due(rep)) {

@@ -66,7 +66,7 @@ static enum pit_decision __wait_for_copy(struct replica *rep, u64 region,
 static bool __pit_lost(struct replica *rep)
 {
 	return rep->copy_state == REPLICA_CS_BROKEN ||
-	       rep->target_health != HEALTH_ALIVE;
+	       rep->target_health != HEALTH_ALIVE || rep->md_mode != MD_RW;
 }
 
 static enum pit_decision __origin_write(struct replica *rep, struct bio *bio,
@@ -92,8 +92,6 @@ static enum pit_decision __origin_write(struct replica *rep, struct bio *bio,
 			return __queue(rep, e, bio);
 		return PIT_SOURCE;
 	}
-	if (rep->md_mode != MD_RW)
-		return PIT_ERROR;
 	return __wait_for_copy(rep, region, bio, gfp);
 }
 

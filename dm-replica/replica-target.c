@@ -863,10 +863,11 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_INFO:
 		spin_lock_irq(&rep->lock);
 		nr = rep->nr_regions;
-		in_sync = nr - rep->nosync_count;
-		if (rep->sync_type == REPLICA_SYNC_SNAPSHOT || rep->restoring)
-			in_sync = rep->sync_type == REPLICA_SYNC_MIRROR ?
-				  in_sync : rep->marked_count;
+		/* Snapshot: preserved regions; otherwise copied or restored. */
+		if (rep->sync_type == REPLICA_SYNC_SNAPSHOT && !rep->restoring)
+			in_sync = rep->marked_count;
+		else
+			in_sync = nr - rep->nosync_count;
 		copying = rep->copies_in_flight;
 		marked = rep->marked_count;
 		mode = rep->mode;

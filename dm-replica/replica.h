@@ -115,7 +115,6 @@ struct replica {
 	u32 copy_state;			/* enum replica_copy_state */
 	bool restoring;			/* copy direction target -> source */
 	bool initial_sync;		/* first full copy after format */
-	bool copy_paused;
 	bool suspended;			/* no device resumed */
 	char source_health;
 	char target_health;
