@@ -69,7 +69,8 @@ const struct op_rule caps_op_rules[] = {
 	/* ---- Mirror ---- */
 	{ ST_MIRROR, OP_FRACTURE, true, LIVE, ACT_MESSAGE, "fracture", CS_FRACTURED },
 	{ ST_MIRROR, OP_SPLIT, true, B(CS_SYNCHRONIZED), ACT_MESSAGE, "split", CS_SPLIT },
-	{ ST_MIRROR, OP_RESYNC, true, STOPPED | B(CS_BROKEN) | B(CS_ABORTED) | B(CS_RESTORED),
+	{ ST_MIRROR, OP_RESYNC, true,
+	  STOPPED | B(CS_BROKEN) | B(CS_ABORTED) | B(CS_SUSPENDED) | B(CS_RESTORED),
 	  ACT_RESYNC, "resync", CS_SYNCHRONIZED },
 	{ ST_MIRROR, OP_RESTORE, true, STOPPED, ACT_MESSAGE, "restore", CS_RESTORED },
 	{ ST_MIRROR, OP_DETACH, true, B(CS_SYNCHRONIZED) | STOPPED | B(CS_RESTORED),
@@ -82,7 +83,7 @@ const struct op_rule caps_op_rules[] = {
 	  ACT_MESSAGE, "mode async", 0 },
 	{ ST_MIRROR, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },
 	/* "abort" is in replica-target.c, not yet in dm-replica.rst */
-	{ ST_MIRROR, OP_ABORT, true, B(CS_UNSYNCHRONIZED) | B(CS_SUSPENDED),
+	{ ST_MIRROR, OP_ABORT, true, B(CS_UNSYNCHRONIZED),
 	  ACT_MESSAGE, "abort", CS_ABORTED },
 	{ ST_MIRROR, OP_DEACTIVATE, false, LIVE, ACT_MESSAGE, "deactivate", CS_INACTIVE },
 
@@ -90,25 +91,28 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_SNAPSHOT, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },
 	{ ST_SNAPSHOT, OP_RESTORE, true, B(CS_SYNCHRONIZED), ACT_MESSAGE, "restore", CS_RESTORED },
 	{ ST_SNAPSHOT, OP_RETURN_TO_POOL, true, CS_ANY, ACT_RETURN_TO_POOL, NULL, 0 },
-	/* A new PIT on the same target needs a kernel "rearm": not documented. */
-	{ ST_SNAPSHOT, OP_RESYNC, false, CS_ANY, ACT_MESSAGE, "rearm", CS_SYNCHRONIZED },
+	/* "resync" on a snapshot takes a new point in time; the kernel wants
+	 * the origin and the view suspended (-EBUSY otherwise) */
+	{ ST_SNAPSHOT, OP_RESYNC, true, B(CS_SYNCHRONIZED) | B(CS_RESTORED), ACT_NEW_PIT,
+	  "resync", CS_SYNCHRONIZED },
 	{ ST_SNAPSHOT, OP_DEACTIVATE, false, B(CS_SYNCHRONIZED), ACT_MESSAGE, "deactivate",
 	  CS_INACTIVE },
 
 	/* ---- Clone ---- */
-	{ ST_CLONE, OP_FRACTURE, true, LIVE, ACT_MESSAGE, "fracture", CS_FRACTURED },
-	{ ST_CLONE, OP_SPLIT, true, B(CS_SYNCHRONIZED), ACT_MESSAGE, "split", CS_SPLIT },
-	{ ST_CLONE, OP_RESYNC, true, STOPPED | B(CS_BROKEN) | B(CS_ABORTED) | B(CS_RESTORED),
+	/* the kernel fractures and splits mirrors only */
+	{ ST_CLONE, OP_FRACTURE, false, LIVE, ACT_MESSAGE, "fracture", CS_FRACTURED },
+	{ ST_CLONE, OP_SPLIT, false, B(CS_SYNCHRONIZED), ACT_MESSAGE, "split", CS_SPLIT },
+	{ ST_CLONE, OP_RESYNC, true,
+	  STOPPED | B(CS_BROKEN) | B(CS_ABORTED) | B(CS_SUSPENDED) | B(CS_RESTORED),
 	  ACT_RESYNC, "resync", CS_SYNCHRONIZED },
-	{ ST_CLONE, OP_RESTORE, true, B(CS_SYNCHRONIZED) | STOPPED, ACT_MESSAGE, "restore",
-	  CS_RESTORED },
+	{ ST_CLONE, OP_RESTORE, true, LIVE, ACT_MESSAGE, "restore", CS_RESTORED },
 	/* Detaching before hydration finished leaves an incomplete target. */
 	{ ST_CLONE, OP_DETACH, true, B(CS_SYNCHRONIZED) | B(CS_RESTORED), ACT_DETACH, NULL, 0 },
-	{ ST_CLONE, OP_SUSPEND, true, B(CS_UNSYNCHRONIZED), ACT_MESSAGE, "pause", CS_SUSPENDED },
+	{ ST_CLONE, OP_SUSPEND, true, LIVE, ACT_MESSAGE, "pause", CS_SUSPENDED },
 	{ ST_CLONE, OP_RESUME, true, B(CS_SUSPENDED), ACT_MESSAGE, "resume", CS_SYNCHRONIZED },
 	{ ST_CLONE, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },
 	{ ST_CLONE, OP_RETURN_TO_POOL, true, CS_ANY, ACT_RETURN_TO_POOL, NULL, 0 },
-	{ ST_CLONE, OP_ABORT, true, B(CS_UNSYNCHRONIZED) | B(CS_SUSPENDED), ACT_MESSAGE,
+	{ ST_CLONE, OP_ABORT, true, B(CS_UNSYNCHRONIZED), ACT_MESSAGE,
 	  "abort", CS_ABORTED },
 	{ ST_CLONE, OP_DEACTIVATE, false, LIVE, ACT_MESSAGE, "deactivate", CS_INACTIVE },
 };

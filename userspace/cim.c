@@ -514,6 +514,14 @@ bool copy_state_reached(uint32_t want, uint32_t state)
 	return false;
 }
 
+bool wait_reached(uint32_t want, uint32_t op, const struct cim_sync_props *p)
+{
+	if (copy_state_reached(want, p->copy_state))
+		return true;
+	return want == CS_RESTORED && op == OP_RESTORE &&
+	       p->copy_state == CS_SYNCHRONIZED && p->progress_status == PS_COMPLETED;
+}
+
 bool copy_state_dead_end(uint32_t want, uint32_t state)
 {
 	if (copy_state_reached(want, state))

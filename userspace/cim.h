@@ -125,6 +125,12 @@ void rstatus_to_cim(const struct rstatus *st, struct cim_sync_props *p);
  * once the copy finished (Synchronized).
  */
 bool copy_state_reached(uint32_t want, uint32_t state);
+/*
+ * As copy_state_reached, for a wait that follows operation `op` (0 for
+ * none): after Restore from Replica the kernel ends in Synchronized with
+ * ProgressStatus Completed, which counts as Restored.
+ */
+bool wait_reached(uint32_t want, uint32_t op, const struct cim_sync_props *p);
 /* A state from which `want` can no longer be reached without an operation. */
 bool copy_state_dead_end(uint32_t want, uint32_t state);
 

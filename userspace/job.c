@@ -115,7 +115,7 @@ void job_derive(struct job *j, bool exists, bool live, const struct cim_sync_pro
 		      "the relationship is not active (its status cannot be read)");
 		return;
 	}
-	if (copy_state_reached(j->wait_for, p->copy_state)) {
+	if (wait_reached(j->wait_for, j->operation, p)) {
 		j->job_state = JS_COMPLETED;
 		j->percent = 100;
 		set_os(j, OS_OK, OS_COMPLETED);
@@ -211,7 +211,7 @@ int job_wait(struct job *j, int64_t timeout_ms)
 		job_evaluate(j);
 		return rfail(RV_FAILED, "Job: the relationship is gone");
 	}
-	rc = rel_wait_state(r, j->wait_for, timeout_ms);
+	rc = rel_wait_state(r, j->wait_for, j->operation, timeout_ms);
 	rel_set_free(&set);
 	if (rc == RV_TIMEOUT)
 		return rc;

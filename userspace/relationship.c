@@ -91,12 +91,13 @@ char *rel_front_params(const struct rel *r, bool reassemble)
 }
 
 /*
- * ASSUMPTION (not yet in dm-replica.rst): a snapshot/clone view is a second
- * `replica` table whose sync type argument is `view`, naming the same
- * devices as the front:
- *   replica view <origin sync type> <metadata dev> <source dev> <target dev>
- *           <region size> [<#features> [ro]]
- * This is the only place that builds it.
+ * The snapshot/clone view: a second `replica` table whose sync type
+ * argument is `view`, naming the same devices and region size as the
+ * origin (dm-replica.rst, "View table line"):
+ *   replica view <sync type> <metadata dev> <source dev> <target dev>
+ *           <region size> [1 ro]
+ * This is the only place that builds it; the origin must be loaded first
+ * (a view cannot create the relationship).
  */
 char *rel_view_params(const struct rel *r)
 {
@@ -801,7 +802,7 @@ static void *waiter(void *arg)
 	return NULL;
 }
 
-int rel_wait_state(struct rel *r, uint32_t want, int64_t timeout_ms)
+int rel_wait_state(struct rel *r, uint32_t want, uint32_t op, int64_t timeout_ms)
 {
 	static bool started;
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
@@ -828,7 +829,7 @@ int rel_wait_state(struct rel *r, uint32_t want, int64_t timeout_ms)
 		if (rel_refresh(r))
 			return rfail(RV_FAILED, "Synchronization: cannot read the status of %s",
 				    r->front);
-		if (copy_state_reached(want, r->props.copy_state))
+		if (wait_reached(want, op, &r->props))
 			return RV_OK;
 		if (copy_state_dead_end(want, r->props.copy_state))
 			return rfail(RV_FAILED, "WaitForCopyState: %s cannot be reached from %s",
@@ -1164,12 +1165,12 @@ static int finish_wait(struct rel *r, bool has_wait, uint32_t want, bool has_tim
 	if (!has_wait)
 		return RV_OK;
 	if (has_timeout) {
-		rc = rel_wait_state(r, want, (int64_t)timeout_s * 1000);
+		rc = rel_wait_state(r, want, op, (int64_t)timeout_s * 1000);
 		return rc;
 	}
 	if (rel_refresh(r))
 		return rfail(RV_FAILED, "cannot read the status of %s", r->front);
-	if (copy_state_reached(want, r->props.copy_state))
+	if (op != OP_RESTORE && wait_reached(want, op, &r->props))
 		return RV_OK;
 	if (copy_state_dead_end(want, r->props.copy_state))
 		return rfail(RV_FAILED, "WaitForCopyState: %s cannot be reached from %s",
@@ -1502,13 +1503,54 @@ out:
 	return rc;
 }
 
+/*
+ * Send an operation's message to the origin.  all_suspended: suspend the
+ * view and the origin around it (a snapshot's new point in time).  The
+ * kernel answers -EPERM when the copy state does not allow the message.
+ */
+static int send_op_message(struct rel *r, const char *msg, bool all_suspended, bool force)
+{
+	char resp[256];
+	int rc = 0, e;
+
+	if (all_suspended) {
+		if (r->view[0] && dmw_suspend(r->view, false))
+			return RV_FAILED;
+		if (dmw_suspend(r->front, false)) {
+			if (r->view[0])
+				dmw_resume(r->view);
+			return RV_FAILED;
+		}
+	}
+	if (dmw_message(r->front, msg, resp, sizeof(resp))) {
+		e = g_dm_errno;
+		err_clear();
+		if (e == EPERM && !force)
+			rc = rfail(RV_INVALID_PARAM,
+				   "Operation: the kernel does not allow '%s' in this copy state (see the kernel log)",
+				   msg);
+		else if (e == EINVAL || e == EOPNOTSUPP)
+			rc = rfail(RV_NOT_SUPPORTED, "Operation: the kernel refused '%s'", msg);
+		else
+			rc = rfail(RV_FAILED, "Operation: message '%s' failed: %s", msg,
+				   e ? strerror(e) : "error");
+	}
+	if (all_suspended) {
+		if (dmw_resume(r->front) && !rc)
+			rc = RV_FAILED;
+		if (r->view[0] && dmw_resume(r->view) && !rc)
+			rc = RV_FAILED;
+	}
+	return rc;
+}
+
 int rel_modify(const struct mrs_req *q, struct json_object *out)
 {
 	struct rel_set set;
 	const struct op_rule *rule = NULL;
 	struct rel *r;
 	int rc, lockfd;
-	char resp[256], iid[128];
+	char iid[128];
 
 	rc = mrs_validate(q);
 	if (rc)
@@ -1562,17 +1604,15 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 	snprintf(iid, sizeof(iid), "%s", r->id);
 	switch (rule->action) {
 	case ACT_MESSAGE:
-	case ACT_RESYNC: {
+	case ACT_RESYNC:
+	case ACT_NEW_PIT: {
 		const char *msg = rule->message;
 
 		if (rule->action == ACT_RESYNC && r->props.copy_state == CS_BROKEN)
 			msg = "clear_errors";
-		if (dmw_message(r->front, msg, resp, sizeof(resp))) {
-			rc = errno == EINVAL || errno == EOPNOTSUPP ?
-			     rfail(RV_NOT_SUPPORTED, "Operation: the kernel refused '%s'", msg) :
-			     RV_FAILED;
+		rc = send_op_message(r, msg, rule->action == ACT_NEW_PIT, q->force);
+		if (rc)
 			goto out;
-		}
 		if (q->op == OP_RESET_TO_SYNC || q->op == OP_RESET_TO_ASYNC) {
 			r->mode = q->op == OP_RESET_TO_SYNC ? MODE_SYNC : MODE_ASYNC;
 			if (r->has_record)

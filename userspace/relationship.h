@@ -130,9 +130,10 @@ int rel_refresh(struct rel *r);
 
 /*
  * Wait until the relationship reaches `want`: 0, 3 (timeout) or 4 (it can
- * no longer get there).  timeout_ms < 0: forever.  Uses dm events, with
+ * no longer get there).  op: the operation waited for (see wait_reached),
+ * 0 for none.  timeout_ms < 0: forever.  Uses dm events, with
  * status polling as a fallback.
  */
-int rel_wait_state(struct rel *r, uint32_t want, int64_t timeout_ms);
+int rel_wait_state(struct rel *r, uint32_t want, uint32_t op, int64_t timeout_ms);
 
 #endif

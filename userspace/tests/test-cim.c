@@ -242,6 +242,19 @@ static void test_reached(void **state)
 	assert_false(copy_state_dead_end(CS_SYNCHRONIZED, CS_UNSYNCHRONIZED));
 	assert_false(copy_state_dead_end(CS_SYNCHRONIZED, CS_SUSPENDED));
 	assert_false(copy_state_dead_end(CS_FRACTURED, CS_FRACTURED));
+	{
+		struct cim_sync_props p = { .copy_state = CS_SYNCHRONIZED,
+					    .progress_status = PS_COMPLETED };
+
+		/* the kernel ends a restore in Synchronized/Completed */
+		assert_true(wait_reached(CS_RESTORED, OP_RESTORE, &p));
+		assert_false(wait_reached(CS_RESTORED, 0, &p));
+		assert_true(wait_reached(CS_SYNCHRONIZED, 0, &p));
+		p.progress_status = PS_RESTORING;
+		assert_false(wait_reached(CS_RESTORED, OP_RESTORE, &p));
+		p.copy_state = CS_RESTORED;
+		assert_true(wait_reached(CS_RESTORED, 0, &p));
+	}
 }
 
 static void test_exit_status(void **state)
