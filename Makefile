@@ -3,7 +3,9 @@
 # dm-replica top-level Makefile.
 #
 #   make                     build dm-replica.ko (+ userspace/ when present)
-#   make W=1 | C=1           extra warnings | run sparse (passed to kbuild)
+#   make W=1 | C=1           extra warnings | run sparse (passed to kbuild;
+#                            C=2 checks every file; WERROR=1 makes compiler
+#                            and sparse warnings fatal)
 #   make KERNEL=6.12         pick the newest installed 6.12 generic kernel
 #   make KVER=<release>      pick an exact kernel release (its headers tree)
 #   make KDIR=<dir>          build against an arbitrary headers/build tree
@@ -61,7 +63,10 @@ OBJDIR := $(BUILD)/$(KVER)
 SRCLINKS := $(OBJDIR)/src
 MODULE := $(OBJDIR)/dm-replica.ko
 
-KBUILD_ARGS := -C $(KDIR) M=$(SRCLINKS) CHECK=$(CHECK)
+ifneq ($(WERROR),)
+  CHECK += -Wsparse-error
+endif
+KBUILD_ARGS := -C $(KDIR) M=$(SRCLINKS) 'CHECK=$(CHECK)'
 ifneq ($(W),)
   KBUILD_ARGS += W=$(W)
 endif
@@ -83,7 +88,7 @@ HAVE_USERSPACE := $(wildcard $(TOPDIR)/userspace/Makefile)
 all: module userspace
 
 help:
-	@sed -n '3,16p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,18p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 kver:
 	@echo $(KVER)
