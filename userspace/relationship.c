@@ -1489,6 +1489,14 @@ static int dissolve(struct rel *r, bool return_to_pool)
 		err_note("the view %s did not resume", r->view);
 	if (r->inplace && dmw_remove(r->real))
 		err_note("could not remove %s", r->real);
+	/* a front this helper made over a plain device goes away when nobody
+	 * holds it open; otherwise it stays, as a linear device on the source */
+	if (!r->inplace) {
+		struct dmw_info fi;
+
+		if (dmw_info_name(r->front, &fi) == 0 && fi.exists && fi.open_count == 0)
+			dmw_remove(r->front);
+	}
 	if (r->meta.alloc[0])
 		pool_free(r->meta.alloc, r->meta.path);
 	if (return_to_pool && r->target.alloc[0])

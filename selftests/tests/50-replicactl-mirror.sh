@@ -45,8 +45,12 @@ assert_eq "$(jnum CopyState)" 4 "CopyState after Resync"
 expect_rv 0 modify-replica-synchronization --operation split --synchronization "$SYNC"
 assert_eq "$(jnum CopyState)" 7 "CopyState after Split"
 
+# Detach while the front is open: it stays, as a linear device on the source
+exec 8</dev/mapper/m1
 expect_rv 0 modify-replica-synchronization --operation detach --synchronization "$SYNC"
+exec 8<&-
 assert_eq "$(dm_type m1)" linear "front after Detach"
 assert_eq "$(sha256_dev /dev/mapper/m1 "$SZ")" "$(sha256_dev "$TGT" "$SZ")" "target == source"
+dmsetup remove m1
 expect_rv 0 get-replication-relationships
 [[ $OUT != *DMREPLICA:sync:* ]] || fail "relationship still listed after Detach"
