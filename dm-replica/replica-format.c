@@ -245,6 +245,27 @@ u64 replica_min_meta_sectors(u64 nr_regions)
 	       REPLICA_META_BLOCK_SECTORS;
 }
 
+u64 replica_store_slots(u32 sync_type, u64 source_sectors,
+			u64 target_sectors, u32 region_sectors)
+{
+	if (sync_type != REPLICA_SYNC_SNAPSHOT ||
+	    target_sectors >= source_sectors || !region_sectors)
+		return 0;
+	return div_u64(target_sectors, region_sectors);
+}
+
+u64 replica_store_blocks(u64 slots)
+{
+	return div_u64(slots, REPLICA_SLOTS_PER_BLOCK) +
+	       (slots % REPLICA_SLOTS_PER_BLOCK ? 1 : 0);
+}
+
+u64 replica_area_blocks(u64 nr_regions, u64 store_slots)
+{
+	return replica_bitmap_blocks(nr_regions) +
+	       replica_store_blocks(store_slots);
+}
+
 u64 replica_area_start(u64 capacity_blocks, u32 area)
 {
 	return REPLICA_FIRST_BITMAP_BLOCK + (u64)area * capacity_blocks;
@@ -337,8 +358,17 @@ static bool replica_sb_fields_valid(const struct replica_sb *s,
 		return false;
 	if (s->bits_set > s->nr_regions)
 		return false;
-	if (s->target_sectors < s->source_sectors)
-		return false;
+	/* Only a snapshot store may be smaller, and it holds a region. */
+	if (s->target_sectors < s->source_sectors) {
+		u64 slots = replica_store_slots(s->sync_type, s->source_sectors,
+						s->target_sectors,
+						s->region_sectors);
+
+		if (!slots ||
+		    replica_area_blocks(s->nr_regions, slots) >
+		    s->capacity_blocks)
+			return false;
+	}
 	/* Reserved space must be zero so that it can be given meaning later. */
 	if (d->reserved0)
 		return false;

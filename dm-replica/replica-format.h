@@ -206,6 +206,24 @@ int replica_sb_decode(const void *block, u64 blocknr, struct replica_sb *sb);
 int replica_sb_pick(const void *slot0, const void *slot1,
 		    struct replica_sb *sb, u32 *which);
 
+/*
+ * Snapshot store.  A snapshot whose target is smaller than its source
+ * keeps preserved regions in slots allocated in order; each area then
+ * holds, after its bitmap blocks, a slot table of little-endian u64
+ * entries (region + 1; 0 = free) in blocks sealed like bitmap blocks.
+ * A full-size target has no store: region i lives at region i.
+ */
+#define REPLICA_SLOTS_PER_BLOCK \
+	((REPLICA_META_BLOCK_SIZE - REPLICA_BITMAP_HDR_SIZE) / 8u)
+
+/* Slots of the store, or 0 when the target holds every region in place. */
+u64 replica_store_slots(u32 sync_type, u64 source_sectors,
+			u64 target_sectors, u32 region_sectors);
+/* Blocks of the slot table for `slots` slots. */
+u64 replica_store_blocks(u64 slots);
+/* Blocks of one area in use: the bitmap, then the slot table. */
+u64 replica_area_blocks(u64 nr_regions, u64 store_slots);
+
 /* Seal a bitmap block in place: fill header for `index` and its crc. */
 void replica_bitmap_seal(void *block, u64 index);
 /*

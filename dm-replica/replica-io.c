@@ -618,13 +618,17 @@ static void start_copies(struct replica *rep)
 {
 	struct dm_io_region from, to;
 	struct region_entry *e, *spare = NULL;
+	struct slot_map *spare_slot = NULL;
+	sector_t start, len, stored;
 	bool priority;
 	u64 region;
-	sector_t start, len;
 
 	for (;;) {
 		if (!spare)
 			spare = kmem_cache_alloc(replica_entry_cache, GFP_NOIO);
+		if (!spare_slot && rep->store_slots)
+			spare_slot = kmem_cache_alloc(replica_slot_cache,
+						      GFP_NOIO);
 
 		spin_lock_irq(&rep->lock);
 		if (!__legs_can_copy(rep)) {
@@ -633,7 +637,8 @@ static void start_copies(struct replica *rep)
 		}
 		region = __pick_copy_region(rep, &priority);
 		/* Held bios wait on priority copies: no rate limit for them. */
-		if (region == U64_MAX || (!priority && !copy_budget(rep))) {
+		if (region == U64_MAX || (!priority && !copy_budget(rep)) ||
+		    __replica_pit_copy_place(rep, region, &spare_slot)) {
 			spin_unlock_irq(&rep->lock);
 			break;
 		}
@@ -651,25 +656,30 @@ static void start_copies(struct replica *rep)
 		list_del_init(&e->list);
 		rep->copies_in_flight++;
 		start = region_to_sector(rep, region);
+		stored = __replica_target_sector(rep, region, start);
 		len = min_t(sector_t, rep->region_sectors, rep->len - start);
 		rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
 		spin_unlock_irq(&rep->lock);
 
-		from.sector = start;
-		to.sector = start;
 		from.count = len;
 		to.count = len;
 		if (rep->restoring) {
 			from.bdev = rep->target_bdev;
+			from.sector = stored;
 			to.bdev = rep->source_bdev;
+			to.sector = start;
 		} else {
 			from.bdev = rep->source_bdev;
+			from.sector = start;
 			to.bdev = rep->target_bdev;
+			to.sector = stored;
 		}
 		dm_kcopyd_copy(rep->kcopyd, &from, 1, &to, 0, copy_done, e);
 	}
 	if (spare)
 		kmem_cache_free(replica_entry_cache, spare);
+	if (spare_slot)
+		kmem_cache_free(replica_slot_cache, spare_slot);
 }
 
 static void finish_copies(struct replica *rep, struct bio_list *release,
@@ -932,7 +942,9 @@ static void abandon_priority_copies(struct replica *rep,
 
 	spin_lock_irq(&rep->lock);
 	if (rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE &&
-	    rep->source_health != HEALTH_WRITE_ERROR) {
+	    rep->source_health != HEALTH_WRITE_ERROR &&
+	    !(rep->sync_type != REPLICA_SYNC_MIRROR &&
+	      rep->copy_state == REPLICA_CS_BROKEN)) {
 		spin_unlock_irq(&rep->lock);
 		return;
 	}

@@ -42,5 +42,13 @@ void replica_pit_end_overwrite(struct bio *bio, blk_status_t status);
 void __replica_pit_copied(struct replica *rep, struct region_entry *e);
 void __replica_pit_restore_done(struct replica *rep);
 void __replica_pit_rebuild_nosync(struct replica *rep);
+void __replica_pit_new_pit(struct replica *rep);
+sector_t __replica_target_sector(struct replica *rep, u64 region,
+				 sector_t sector);
+int __replica_pit_copy_place(struct replica *rep, u64 region,
+			     struct slot_map **spare);
+int replica_pit_load_store(struct replica *rep);
+void replica_pit_free_store(struct replica *rep);
+extern struct kmem_cache *replica_slot_cache;
 
 #endif /* DM_REPLICA_IO_H */

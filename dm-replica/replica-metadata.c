@@ -62,6 +62,27 @@ void replica_md_clear(struct replica_metadata *md, u64 region)
 	__set_bit(index, md->dirty_now);
 }
 
+void replica_md_set_slot(struct replica_metadata *md, u64 slot, u64 region)
+{
+	u64 index;
+	__le64 *p = replica_md_slot_ptr(md, slot, &index);
+
+	*p = cpu_to_le64(region == U64_MAX ? 0 : region + 1);
+	__set_bit(index, md->dirty_now);
+}
+
+/* Blocks in use for the geometry in md->sb. */
+static void set_block_counts(struct replica_metadata *md)
+{
+	md->store_slots = replica_store_slots(md->sb.sync_type,
+					      md->sb.source_sectors,
+					      md->sb.target_sectors,
+					      md->sb.region_sectors);
+	md->bitmap_blocks = replica_bitmap_blocks(md->sb.nr_regions);
+	md->nr_blocks = md->bitmap_blocks +
+			replica_store_blocks(md->store_slots);
+}
+
 static void free_blocks(struct replica_metadata *md)
 {
 	u64 i;
@@ -170,7 +191,11 @@ static int format(struct replica_metadata *md,
 	sb->capacity_blocks = capacity;
 	sb->created_ns = ktime_get_real_ns();
 
-	md->nr_blocks = replica_bitmap_blocks(sb->nr_regions);
+	set_block_counts(md);
+	if (md->nr_blocks > capacity) {
+		*error = "Metadata device too small for this relationship";
+		return -ENOSPC;
+	}
 	r = alloc_blocks(md, md->nr_blocks);
 	if (r) {
 		*error = "Cannot allocate metadata bitmap";
@@ -226,7 +251,7 @@ static int reopen(struct replica_metadata *md,
 		return -EINVAL;
 	}
 
-	md->nr_blocks = replica_bitmap_blocks(sb->nr_regions);
+	set_block_counts(md);
 	r = alloc_blocks(md, md->nr_blocks);
 	if (r) {
 		*error = "Cannot allocate metadata bitmap";
@@ -369,10 +394,10 @@ int replica_md_grow(struct replica_metadata *md, u64 source_sectors,
 		replica_md_set(md, old_regions - 1);
 	if (set_new)
 		set_bit_range(md, old_regions, regions);
-	md->nr_blocks = blocks;
 	md->sb.nr_regions = regions;
 	md->sb.source_sectors = source_sectors;
 	md->sb.target_sectors = target_sectors;
+	set_block_counts(md);
 	/* New blocks exist in neither area: both must be written. */
 	bitmap_set(md->dirty_now, 0, blocks);
 	return 0;

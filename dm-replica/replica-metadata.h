@@ -22,7 +22,9 @@ struct replica_metadata {
 	struct mutex commit_lock;	/* serialises commits */
 
 	struct replica_sb sb;		/* as last committed */
-	u64 nr_blocks;			/* bitmap blocks in use */
+	u64 nr_blocks;			/* blocks in use: bitmap + slot table */
+	u64 bitmap_blocks;
+	u64 store_slots;		/* snapshot store slots, 0 = full size */
 	void **blocks;			/* in-core bitmap blocks (pages) */
 
 	/*
@@ -70,6 +72,27 @@ static inline bool replica_md_test(struct replica_metadata *md, u64 region)
 
 	return bits[bit >> 3] & (1u << (bit & 7));
 }
+
+static inline __le64 *replica_md_slot_ptr(struct replica_metadata *md,
+					   u64 slot, u64 *index)
+{
+	u32 off;
+
+	*index = md->bitmap_blocks +
+		 div_u64_rem(slot, REPLICA_SLOTS_PER_BLOCK, &off);
+	return (__le64 *)replica_bitmap_bits(md->blocks[*index]) + off;
+}
+
+/* Region stored in a snapshot store slot, or U64_MAX if free. */
+static inline u64 replica_md_get_slot(struct replica_metadata *md, u64 slot)
+{
+	u64 index, v = le64_to_cpu(*replica_md_slot_ptr(md, slot, &index));
+
+	return v ? v - 1 : U64_MAX;
+}
+
+/* Record (or with U64_MAX free) a slot; caller holds the bitmap lock. */
+void replica_md_set_slot(struct replica_metadata *md, u64 slot, u64 region);
 
 /* Caller holds the lock that guards bitmap updates. */
 void replica_md_set(struct replica_metadata *md, u64 region);

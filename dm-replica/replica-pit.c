@@ -15,7 +15,9 @@
  * A clone is a snapshot whose regions are also copied in the background.
  */
 #include <linux/blkdev.h>
+#include <linux/hash.h>
 #include <linux/ktime.h>
+#include <linux/slab.h>
 
 #include "replica.h"
 #include "replica-io.h"
@@ -29,6 +31,152 @@ enum pit_decision {
 	PIT_ERROR,
 };
 
+/*----------------------------------------------------------------
+ * Snapshot store smaller than the source
+ *--------------------------------------------------------------*/
+struct kmem_cache *replica_slot_cache;
+
+static struct hlist_head *slot_bucket(struct replica *rep, u64 region)
+{
+	return &rep->slots[hash_64(region, REPLICA_HASH_BITS)];
+}
+
+static struct slot_map *__find_slot(struct replica *rep, u64 region)
+{
+	struct slot_map *m;
+
+	hlist_for_each_entry(m, slot_bucket(rep, region), hash)
+		if (m->region == region)
+			return m;
+	return NULL;
+}
+
+static void __insert_slot(struct replica *rep, struct slot_map *m, u64 region,
+			  u64 slot)
+{
+	m->region = region;
+	m->slot = slot;
+	hlist_add_head(&m->hash, slot_bucket(rep, region));
+}
+
+/* Where a region's PIT data lives (or will live) on the target. */
+sector_t __replica_target_sector(struct replica *rep, u64 region,
+				 sector_t sector)
+{
+	struct slot_map *m;
+
+	if (!rep->store_slots)
+		return sector;
+	m = __find_slot(rep, region);
+	if (WARN_ON_ONCE(!m))
+		return sector;
+	return ((sector_t)m->slot << rep->region_shift) +
+	       (sector - region_to_sector(rep, region));
+}
+
+/*
+ * Choose where a copy of `region` goes on the target, allocating a store
+ * slot from *spare if needed.  -ENOSPC when the store is full: the point
+ * in time is then lost, and the source goes on without it.
+ */
+int __replica_pit_copy_place(struct replica *rep, u64 region,
+			     struct slot_map **spare)
+{
+	if (!rep->store_slots || rep->restoring || __find_slot(rep, region))
+		return 0;
+	if (rep->slots_used >= rep->store_slots) {
+		if (!rep->overflow) {
+			DMERR("snapshot store full (%llu regions): snapshot invalidated, source unaffected",
+			      rep->store_slots);
+			rep->overflow = true;
+			__replica_set_state(rep, REPLICA_CS_BROKEN);
+		}
+		return -ENOSPC;
+	}
+	if (!*spare)
+		return -ENOMEM;
+	__insert_slot(rep, *spare, region, rep->slots_used++);
+	*spare = NULL;
+	return 0;
+}
+
+/* Record a preserved region's slot in the slot table (with its bit). */
+static void __record_slot(struct replica *rep, u64 region)
+{
+	struct slot_map *m;
+
+	if (!rep->store_slots)
+		return;
+	m = __find_slot(rep, region);
+	if (!WARN_ON_ONCE(!m))
+		replica_md_set_slot(&rep->md, m->slot, region);
+}
+
+/* Forget every slot: after a restore or for a new point in time. */
+static void __reset_store(struct replica *rep)
+{
+	struct slot_map *m;
+	struct hlist_node *tmp;
+	unsigned int i;
+	u64 slot;
+
+	for (i = 0; i < ARRAY_SIZE(rep->slots); i++) {
+		hlist_for_each_entry_safe(m, tmp, &rep->slots[i], hash) {
+			hlist_del(&m->hash);
+			kmem_cache_free(replica_slot_cache, m);
+		}
+	}
+	for (slot = 0; slot < rep->slots_used; slot++)
+		replica_md_set_slot(&rep->md, slot, U64_MAX);
+	rep->slots_used = 0;
+	rep->overflow = false;
+}
+
+void replica_pit_free_store(struct replica *rep)
+{
+	struct slot_map *m;
+	struct hlist_node *tmp;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rep->slots); i++) {
+		hlist_for_each_entry_safe(m, tmp, &rep->slots[i], hash) {
+			hlist_del(&m->hash);
+			kmem_cache_free(replica_slot_cache, m);
+		}
+	}
+}
+
+/* Rebuild the slot map from the slot table at load. */
+int replica_pit_load_store(struct replica *rep)
+{
+	struct replica_metadata *md = &rep->md;
+	struct slot_map *m;
+	u64 slot, region;
+
+	rep->store_slots = md->store_slots;
+	for (slot = 0; slot < rep->store_slots; slot++) {
+		region = replica_md_get_slot(md, slot);
+		if (region == U64_MAX)
+			continue;
+		rep->slots_used = slot + 1;
+		if (region >= rep->nr_regions || !replica_md_test(md, region))
+			continue;
+		/* Slots are taken in order: a later one is newer. */
+		m = __find_slot(rep, region);
+		if (!m) {
+			m = kmem_cache_alloc(replica_slot_cache, GFP_KERNEL);
+			if (!m)
+				return -ENOMEM;
+			__insert_slot(rep, m, region, slot);
+		}
+		m->slot = slot;
+	}
+	return 0;
+}
+
+/*----------------------------------------------------------------
+ * Decisions
+ *--------------------------------------------------------------*/
 static bool __held(struct region_entry *e)
 {
 	return e && (e->copying || e->overwrite ||
@@ -116,8 +264,11 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 		return __queue(rep, e, bio);
 
 	if (!write) {
-		if (replica_md_test(&rep->md, region))
+		if (replica_md_test(&rep->md, region)) {
+			io->target_sector = __replica_target_sector(rep, region,
+						bio->bi_iter.bi_sector);
 			return PIT_TARGET;
+		}
 		/* Source writes to this region wait for this read. */
 		e = __replica_get_entry(rep, region, gfp);
 		if (!e)
@@ -133,9 +284,13 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 	if (replica_md_test(&rep->md, region)) {
 		if (__mark_pending(rep, e))
 			return __queue(rep, e, bio);
+		io->target_sector = __replica_target_sector(rep, region,
+							    bio->bi_iter.bi_sector);
 		return PIT_TARGET;
 	}
-	if (covers_region(rep, bio, region)) {
+	/* (A store slot is only taken by a copy, so stores always copy.) */
+	if (!rep->store_slots && covers_region(rep, bio, region)) {
+		io->target_sector = bio->bi_iter.bi_sector;
 		e = __replica_get_entry(rep, region, gfp);
 		if (!e)
 			return PIT_DEFER;
@@ -200,6 +355,7 @@ static int pit_route(struct replica *rep, struct bio *bio,
 		fallthrough;
 	case PIT_TARGET:
 		bio_set_dev(bio, rep->target_bdev);
+		bio->bi_iter.bi_sector = io->target_sector;
 		break;
 	case PIT_SOURCE:
 		bio_set_dev(bio, rep->source_bdev);
@@ -285,6 +441,11 @@ int replica_pit_map_view(struct replica_dev *dev, struct bio *bio)
 		return DM_MAPIO_SUBMITTED;
 	}
 	if (bio_op(bio) == REQ_OP_DISCARD) {
+		/* Store slots are not at the view's offsets: keep them. */
+		if (READ_ONCE(rep->store_slots)) {
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
 		view_discard(rep, bio);
 		bio_set_dev(bio, rep->target_bdev);
 		return DM_MAPIO_REMAPPED;
@@ -348,6 +509,7 @@ void __replica_pit_copied(struct replica *rep, struct region_entry *e)
 	} else if (!replica_md_test(&rep->md, e->region)) {
 		replica_md_set(&rep->md, e->region);
 		rep->marked_count++;
+		__record_slot(rep, e->region);
 	}
 	__replica_clear_nosync(rep, e->region);
 	e->mark_seq = rep->open_seq;
@@ -378,10 +540,28 @@ void __replica_pit_rebuild_nosync(struct replica *rep)
 void __replica_pit_restore_done(struct replica *rep)
 {
 	rep->restoring = false;
+	__reset_store(rep);
 	__replica_pit_rebuild_nosync(rep);
 	rep->pit_ns = ktime_get_real_ns();
 	__replica_set_state(rep, rep->nosync_count &&
 			    rep->sync_type == REPLICA_SYNC_CLONE ?
 			    REPLICA_CS_UNSYNCHRONIZED : REPLICA_CS_SYNCHRONIZED);
 	rep->commit_requested = true;
+}
+
+/* Snapshot "resync": drop every preserved region, the PIT is now. */
+void __replica_pit_new_pit(struct replica *rep)
+{
+	u64 region;
+
+	for (region = 0; region < rep->nr_regions; region++)
+		if (replica_md_test(&rep->md, region))
+			replica_md_clear(&rep->md, region);
+	rep->marked_count = 0;
+	rep->restoring = false;
+	__reset_store(rep);
+	__replica_pit_rebuild_nosync(rep);
+	rep->pit_ns = ktime_get_real_ns();
+	rep->commit_requested = true;
+	__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
 }

@@ -305,8 +305,14 @@ static int parse_table(struct replica_dev *dev, unsigned int argc,
 		*error = "Source device is smaller than the table length";
 		return -EINVAL;
 	}
-	if (bdev_nr_sectors(dev->target_dev->bdev) < ti->len) {
+	/* Only a snapshot may keep its regions in a smaller store. */
+	if (bdev_nr_sectors(dev->target_dev->bdev) < ti->len &&
+	    *sync_type != REPLICA_SYNC_SNAPSHOT) {
 		*error = "Target device is smaller than the table length";
+		return -EINVAL;
+	}
+	if (bdev_nr_sectors(dev->target_dev->bdev) < *region_sectors) {
+		*error = "Target device is smaller than one region";
 		return -EINVAL;
 	}
 
@@ -382,6 +388,8 @@ static int load_state(struct replica *rep, bool start_inactive)
 		__replica_pit_rebuild_nosync(rep);
 		if (!rep->pit_ns)
 			rep->pit_ns = ktime_get_real_ns();
+		if (replica_pit_load_store(rep))
+			return -ENOMEM;
 	}
 
 	if (rep->copy_state == REPLICA_CS_INITIALIZED && !start_inactive) {
@@ -464,6 +472,7 @@ static int grow(struct replica *rep, sector_t len)
 
 static void replica_free(struct replica *rep)
 {
+	replica_pit_free_store(rep);
 	if (rep->wq)
 		destroy_workqueue(rep->wq);
 	if (rep->kcopyd)
@@ -502,6 +511,8 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	spin_lock_init(&rep->lock);
 	for (i = 0; i < ARRAY_SIZE(rep->hash); i++)
 		INIT_HLIST_HEAD(&rep->hash[i]);
+	for (i = 0; i < ARRAY_SIZE(rep->slots); i++)
+		INIT_HLIST_HEAD(&rep->slots[i]);
 	INIT_LIST_HEAD(&rep->commit_wait);
 	INIT_LIST_HEAD(&rep->copy_done);
 	INIT_LIST_HEAD(&rep->priority_copies);
@@ -853,7 +864,7 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 	struct replica_dev *dev = ti->private;
 	struct replica *rep = dev->rep;
 	unsigned int sz = 0;
-	u64 in_sync, copying, marked, lag, nr;
+	u64 in_sync, copying, marked, lag, nr, store_used, store_slots;
 	u32 state, mode;
 	char src, tgt;
 	int md_mode;
@@ -869,6 +880,8 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 		else
 			in_sync = nr - rep->nosync_count;
 		copying = rep->copies_in_flight;
+		store_used = rep->slots_used;
+		store_slots = rep->store_slots;
 		marked = rep->marked_count;
 		mode = rep->mode;
 		lag = mode == REPLICA_MODE_ASYNC &&
@@ -887,12 +900,14 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 		       copying, marked, lag,
 		       lag ? replica_lag_ms(rep) : 0, src, tgt,
 		       md_mode_name(md_mode));
-		DMEMIT(" 8 role=%s uuid=%pUb region_sectors=%u generation=%llu",
+		DMEMIT(" 10 role=%s uuid=%pUb region_sectors=%u generation=%llu",
 		       dev->view ? "view" : "origin", rep->md.sb.uuid,
 		       rep->region_sectors, rep->md.sb.generation);
 		DMEMIT(" pit_ns=%llu regions_copied=%llu copy_errors=%llu entries=%u",
 		       rep->pit_ns, rep->regions_copied, rep->copy_errors,
 		       rep->entries);
+		DMEMIT(" store_used=%llu store_slots=%llu", store_used,
+		       store_slots);
 		break;
 	case STATUSTYPE_TABLE:
 		emit_table(dev, result, maxlen, &sz);
@@ -959,21 +974,11 @@ static bool legs_alive(struct replica *rep, const char *op)
 /* Snapshot "resync": take a new point in time. */
 static int __new_pit(struct replica *rep)
 {
-	u64 region;
-
 	if (rep->entries || rep->copies_in_flight || rep->active_devs) {
 		DMWARN("resync of a snapshot needs its devices suspended");
 		return -EBUSY;
 	}
-	for (region = 0; region < rep->nr_regions; region++)
-		if (replica_md_test(&rep->md, region))
-			replica_md_clear(&rep->md, region);
-	rep->marked_count = 0;
-	rep->restoring = false;
-	__replica_pit_rebuild_nosync(rep);
-	rep->pit_ns = ktime_get_real_ns();
-	rep->commit_requested = true;
-	__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+	__replica_pit_new_pit(rep);
 	return 0;
 }
 
@@ -1115,8 +1120,11 @@ static int replica_iterate_devices(struct dm_target *ti,
 	int r;
 
 	r = fn(ti, dev->source_dev, 0, ti->len, data);
+	/* A snapshot store may be smaller than the source. */
 	if (!r)
-		r = fn(ti, dev->target_dev, 0, ti->len, data);
+		r = fn(ti, dev->target_dev, 0,
+		       min_t(sector_t, ti->len,
+			     bdev_nr_sectors(dev->target_dev->bdev)), data);
 	return r;
 }
 
@@ -1155,17 +1163,21 @@ static int __init dm_replica_init(void)
 	int r;
 
 	replica_entry_cache = KMEM_CACHE(region_entry, 0);
-	if (!replica_entry_cache)
-		return -ENOMEM;
-	r = dm_register_target(&replica_target);
-	if (r)
+	replica_slot_cache = KMEM_CACHE(slot_map, 0);
+	r = -ENOMEM;
+	if (replica_entry_cache && replica_slot_cache)
+		r = dm_register_target(&replica_target);
+	if (r) {
+		kmem_cache_destroy(replica_slot_cache);
 		kmem_cache_destroy(replica_entry_cache);
+	}
 	return r;
 }
 
 static void __exit dm_replica_exit(void)
 {
 	dm_unregister_target(&replica_target);
+	kmem_cache_destroy(replica_slot_cache);
 	kmem_cache_destroy(replica_entry_cache);
 }
 

@@ -74,6 +74,13 @@ struct region_entry {
  * view of the point-in-time image; during a reload the old and the new
  * table of a device share it too.
  */
+/* A preserved region's place in a snapshot store smaller than the source. */
+struct slot_map {
+	struct hlist_node hash;
+	u64 region;
+	u64 slot;
+};
+
 struct replica {
 	struct list_head registry;	/* all relationships, by metadata dev */
 	refcount_t ref;
@@ -147,6 +154,12 @@ struct replica {
 	unsigned long last_user_io;	/* jiffies */
 	u64 lag_since_ns;		/* 0 when the target is caught up */
 	u64 regions_copied;		/* since load, for status */
+
+	/* Snapshot store smaller than the source (store_slots != 0). */
+	u64 store_slots;
+	u64 slots_used;
+	bool overflow;			/* the store is full: PIT lost */
+	struct hlist_head slots[1 << REPLICA_HASH_BITS];
 	u64 copy_errors;
 
 	struct bio_set bs;
@@ -189,6 +202,7 @@ struct replica_io {
 	void *saved_private;
 	bool to_target;
 	bool tracked;			/* counted in an entry's pending */
+	sector_t target_sector;		/* view: where the region is stored */
 	bool view;			/* issued by the view device */
 };
 

@@ -1037,6 +1037,55 @@ static void test_bitmap_zero_and_garbage(void **state)
 
 /* ---- strerror ---------------------------------------------------------- */
 
+/* A snapshot store smaller than its source decodes; others do not. */
+static void test_sb_snapshot_store(void **state)
+{
+	struct replica_sb in, out;
+	uint8_t block[BS];
+
+	(void)state;
+	in = good_sb(1);
+	in.sync_type = REPLICA_SYNC_SNAPSHOT;
+	in.target_sectors = 128 * 100;		/* 100 slots */
+	in.capacity_blocks = replica_area_blocks(in.nr_regions, 100);
+	memset(block, 0, sizeof(block));
+	replica_sb_encode(&in, block);
+	assert_int_equal(replica_sb_decode(block, 1, &out), REPLICA_FMT_OK);
+	assert_int_equal(replica_store_slots(out.sync_type, out.source_sectors,
+					     out.target_sectors,
+					     out.region_sectors), 100);
+
+	/* The slot table must fit the area. */
+	in.capacity_blocks = replica_bitmap_blocks(in.nr_regions);
+	memset(block, 0, sizeof(block));
+	replica_sb_encode(&in, block);
+	assert_int_equal(replica_sb_decode(block, 1, &out),
+			 REPLICA_FMT_BAD_FIELD);
+
+	/* Less than one region of store is no store. */
+	in.capacity_blocks = 1000;
+	in.target_sectors = 127;
+	memset(block, 0, sizeof(block));
+	replica_sb_encode(&in, block);
+	assert_int_equal(replica_sb_decode(block, 1, &out),
+			 REPLICA_FMT_BAD_FIELD);
+
+	/* A clone or mirror target may not be smaller. */
+	in.target_sectors = 128 * 100;
+	in.sync_type = REPLICA_SYNC_CLONE;
+	memset(block, 0, sizeof(block));
+	replica_sb_encode(&in, block);
+	assert_int_equal(replica_sb_decode(block, 1, &out),
+			 REPLICA_FMT_BAD_FIELD);
+
+	assert_int_equal(replica_store_blocks(0), 0);
+	assert_int_equal(replica_store_blocks(1), 1);
+	assert_int_equal(replica_store_blocks(REPLICA_SLOTS_PER_BLOCK), 1);
+	assert_int_equal(replica_store_blocks(REPLICA_SLOTS_PER_BLOCK + 1), 2);
+	assert_int_equal(replica_store_slots(REPLICA_SYNC_SNAPSHOT, 1000,
+					     1000, 8), 0);
+}
+
 static void test_strerror(void **state)
 {
 	const char *s[8];
@@ -1084,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_bitmap_seal_check),
 		cmocka_unit_test(test_bitmap_bit_flips),
 		cmocka_unit_test(test_bitmap_zero_and_garbage),
+		cmocka_unit_test(test_sb_snapshot_store),
 		cmocka_unit_test(test_strerror),
 	};
 
