@@ -53,6 +53,16 @@ assert_eq "$(dm_table vol)" "$BEFORE" "volume table after a failed create"
 expect_fail dmsetup info s1-real
 assert_eq "$(find "$POOL" -type f | wc -l)" "$NFILES" "pool files after a failed create"
 dm_remove s1
+# a metadata device that fails every write: the pool target allocated
+# before it must be freed again
+dm_create badmeta "0 2048 error"
+rctl create-element-replica --sync-type mirror --source-element vol --target-pool "$POOL" \
+	--metadata-element badmeta --element-name m9
+assert_eq "$(rv)" 4 "ReturnValue with a failing metadata device"
+assert_eq "$(dm_table vol)" "$BEFORE" "volume table after a failed create"
+assert_eq "$(find "$POOL" -type f | wc -l)" "$NFILES" "pool files after a failed create"
+expect_fail dmsetup info m9-real
+dm_remove badmeta
 rctl create-element-replica --sync-type snapshot --source-element vol --target-pool "$POOL" \
 	--element-name s1
 if [[ $(rv) == 1 ]]; then
