@@ -22,9 +22,7 @@
 
 struct kmem_cache *replica_entry_cache;
 
-/*----------------------------------------------------------------
- * Region entries
- *--------------------------------------------------------------*/
+/* ---- Region entries ---- */
 static struct hlist_head *entry_bucket(struct replica *rep, u64 region)
 {
 	return &rep->hash[hash_64(region, REPLICA_HASH_BITS)];
@@ -88,9 +86,7 @@ void __replica_put_entry(struct replica *rep, struct region_entry *e)
 	kmem_cache_free(replica_entry_cache, e);
 }
 
-/*----------------------------------------------------------------
- * State helpers
- *--------------------------------------------------------------*/
+/* ---- State helpers ---- */
 void replica_wake_worker(struct replica *rep)
 {
 	queue_work(rep->wq, &rep->worker);
@@ -170,9 +166,7 @@ static bool __lag_bound_reached(struct replica *rep)
 	return rep->tun.max_lag_ms && replica_lag_ms(rep) >= rep->tun.max_lag_ms;
 }
 
-/*----------------------------------------------------------------
- * Write path
- *--------------------------------------------------------------*/
+/* ---- Write path ---- */
 static void complete_write(struct replica_io *io, struct bio *bio)
 {
 	struct replica *rep = io->rep;
@@ -436,9 +430,7 @@ static void process_discard(struct replica *rep, struct bio *bio)
 	issue_to_legs(rep, bio, clone, false);
 }
 
-/*----------------------------------------------------------------
- * map
- *--------------------------------------------------------------*/
+/* ---- map ---- */
 int replica_map(struct dm_target *ti, struct bio *bio)
 {
 	struct replica_dev *dev = ti->private;
@@ -516,9 +508,7 @@ static void process_bio_list(struct replica *rep, struct bio_list *bios)
 	blk_finish_plug(&plug);
 }
 
-/*----------------------------------------------------------------
- * Background copy
- *--------------------------------------------------------------*/
+/* ---- Background copy ---- */
 static void copy_done(int read_err, unsigned long write_err, void *context)
 {
 	struct region_entry *e = context;
@@ -742,9 +732,7 @@ static void finish_copies(struct replica *rep, struct bio_list *release,
 	wake_up_all(&rep->copy_wait);
 }
 
-/*----------------------------------------------------------------
- * Commit
- *--------------------------------------------------------------*/
+/* ---- Commit ---- */
 
 /*
  * Clear the marks of regions that have been idle and in sync for a full
@@ -972,9 +960,7 @@ static void release_ready(struct replica *rep, struct bio_list *release)
 	spin_unlock_irq(&rep->lock);
 }
 
-/*----------------------------------------------------------------
- * Worker
- *--------------------------------------------------------------*/
+/* ---- Worker ---- */
 static bool commit_due(struct replica *rep)
 {
 	return time_after_eq(jiffies, rep->last_clear +

@@ -31,9 +31,7 @@ enum pit_decision {
 	PIT_ERROR,
 };
 
-/*----------------------------------------------------------------
- * Snapshot store smaller than the source
- *--------------------------------------------------------------*/
+/* ---- Snapshot store smaller than the source ---- */
 struct kmem_cache *replica_slot_cache;
 
 static struct hlist_head *slot_bucket(struct replica *rep, u64 region)
@@ -174,9 +172,7 @@ int replica_pit_load_store(struct replica *rep)
 	return 0;
 }
 
-/*----------------------------------------------------------------
- * Decisions
- *--------------------------------------------------------------*/
+/* ---- Decisions ---- */
 static bool __held(struct region_entry *e)
 {
 	return e && (e->copying || e->overwrite ||

@@ -23,9 +23,7 @@ static const struct replica_tunables default_tunables = {
 	.commit_ms = 1000,
 };
 
-/*----------------------------------------------------------------
- * Names
- *--------------------------------------------------------------*/
+/* ---- Names ---- */
 const char *replica_copy_state_name(u32 state)
 {
 	switch (state) {
@@ -83,9 +81,7 @@ static int parse_mode(const char *arg, u32 *mode)
 	return 0;
 }
 
-/*----------------------------------------------------------------
- * Tunables (core arguments and the "set" message)
- *--------------------------------------------------------------*/
+/* ---- Tunables (core arguments and the "set" message) ---- */
 struct tunable_desc {
 	const char *name;
 	size_t offset;
@@ -141,9 +137,7 @@ static int set_tunable(struct replica_tunables *tun, const char *key,
 	return -EINVAL;
 }
 
-/*----------------------------------------------------------------
- * Table parsing
- *--------------------------------------------------------------*/
+/* ---- Table parsing ---- */
 static int parse_features(struct replica_dev *dev, struct dm_arg_set *as,
 			  char **error)
 {
@@ -326,9 +320,7 @@ static int parse_table(struct replica_dev *dev, unsigned int argc,
 	return r;
 }
 
-/*----------------------------------------------------------------
- * Relationship state
- *--------------------------------------------------------------*/
+/* ---- Relationship state ---- */
 static void free_state(struct replica *rep)
 {
 	kvfree(rep->nosync_map);
@@ -447,7 +439,7 @@ static int grow(struct replica *rep, sector_t len)
 	if (ret) {
 		spin_unlock_irq(&rep->lock);
 		kvfree(map);
-		DMERR("cannot grow: %s", error);
+		DMERR("%s: %s", __func__, error);
 		return ret;
 	}
 	bitmap_copy(map, rep->nosync_map, rep->nr_regions);
@@ -572,9 +564,7 @@ bad:
 	return ERR_PTR(r);
 }
 
-/*----------------------------------------------------------------
- * Registry: relationships by metadata device, shared by their tables
- *--------------------------------------------------------------*/
+/* ---- Registry: relationships by metadata device, shared by their tables ---- */
 static LIST_HEAD(replica_registry);
 static DEFINE_MUTEX(replica_registry_lock);
 
@@ -654,9 +644,7 @@ static void detach(struct replica_dev *dev)
 	mutex_unlock(&replica_registry_lock);
 }
 
-/*----------------------------------------------------------------
- * Target methods
- *--------------------------------------------------------------*/
+/* ---- Target methods ---- */
 static void put_devs(struct replica_dev *dev)
 {
 	struct dm_target *ti = dev->ti;
@@ -787,9 +775,7 @@ static void replica_resume(struct dm_target *ti)
 	queue_delayed_work(rep->wq, &rep->waker, 0);
 }
 
-/*----------------------------------------------------------------
- * Status
- *--------------------------------------------------------------*/
+/* ---- Status ---- */
 static const char *progress_name(struct replica *rep)
 {
 	switch (rep->copy_state) {
@@ -918,9 +904,7 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
-/*----------------------------------------------------------------
- * Messages
- *--------------------------------------------------------------*/
+/* ---- Messages ---- */
 static bool state_in(u32 state, const u32 *states, unsigned int n)
 {
 	while (n--)

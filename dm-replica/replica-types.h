@@ -27,7 +27,7 @@ typedef uint8_t __u8;
 typedef uint32_t __le32;
 typedef uint64_t __le64;
 
-#define __packed __attribute__((packed))
+#define __packed __attribute__((__packed__))
 #define cpu_to_le32(x) htole32(x)
 #define cpu_to_le64(x) htole64(x)
 #define le32_to_cpu(x) le32toh(x)
