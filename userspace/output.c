@@ -100,6 +100,18 @@ void out_set_rv(struct json_object *out, uint32_t rv, const char *msg)
 		jset_str(out, "Error", msg);
 }
 
+/* "XDescription" is printed next to X, when X is there. */
+static bool folded(struct json_object *parent, const char *k, size_t kl)
+{
+	char base[96];
+
+	if (kl <= 11 || kl - 11 >= sizeof(base) || strcmp(k + kl - 11, "Description"))
+		return false;
+	memcpy(base, k, kl - 11);
+	base[kl - 11] = 0;
+	return json_object_object_get_ex(parent, base, NULL);
+}
+
 static void human(FILE *f, struct json_object *o, int indent, const char *key)
 {
 	int i;
@@ -128,7 +140,7 @@ static void human(FILE *f, struct json_object *o, int indent, const char *key)
 			size_t kl = strlen(k);
 
 			/* "XDescription" is folded into X */
-			if (kl > 11 && !strcmp(k + kl - 11, "Description") && strcmp(k, "Description"))
+			if (folded(o, k, kl))
 				continue;
 			human(f, val, key ? indent + 1 : indent, k);
 		}
@@ -172,7 +184,7 @@ static void human_obj(FILE *f, struct json_object *o, int indent)
 		size_t kl = strlen(k);
 		int i;
 
-		if (kl > 11 && !strcmp(k + kl - 11, "Description") && strcmp(k, "Description"))
+		if (folded(o, k, kl))
 			continue;
 		if (json_object_is_type(val, json_type_object) &&
 		    !(jget_str(val, "CreationClassName") && json_object_object_length(val) <= 3)) {
