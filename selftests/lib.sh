@@ -243,7 +243,7 @@ fio_verify() {
 	[[ -n $size ]] || size=$(( $(sectors "$dev") * 512 ))
 	fio --name=verify --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
 		--rw=randwrite --bs=4k --size="$size" --verify=crc32c --verify_fatal=1 \
-		--do_verify=1 --randrepeat=0 --norandommap=0 --group_reporting \
+		--do_verify=1 --randrepeat=0 --group_reporting \
 		--output-format=normal "$@" ||
 		fail "fio verify failed on $dev"
 }
