@@ -5,6 +5,7 @@
 #include "cim.h"
 #include "dm.h"
 #include "job.h"
+#include "lio.h"
 #include "output.h"
 #include "relationship.h"
 #include "state.h"
@@ -40,6 +41,11 @@ void cli_usage(FILE *f)
 "  job show|wait|list [JOB] [--timeout SECONDS]\n"
 "  capabilities [--sync-type T]\n"
 "  assemble (alias activate) [DEV...]   bring relationships back after a reboot\n"
+"  export --synchronization ID [--view] [--read-only] [--fabric loop|iscsi]\n"
+"        [--portal IP:PORT]   LIO iblock backstore over the front (or the view),\n"
+"        as a tcm_loop SCSI disk or an iSCSI target (default portal 127.0.0.1:3260)\n"
+"  unexport --synchronization ID [--view|--front]   remove them (Detach and\n"
+"        Return To ResourcePool do it first)\n"
 "\n"
 "DEV is a path, dm name, dm uuid or MAJOR:MINOR.  ID is DMREPLICA:sync:<uuid>,\n"
 "<uuid>, the ElementName or a dm name of the relationship.\n"
@@ -58,6 +64,7 @@ enum optid {
 	O_NONE, O_ELEMENT_NAME, O_SYNC_TYPE, O_MODE, O_SOURCE, O_SOURCE_AP, O_TARGET,
 	O_TARGET_AP, O_RSD, O_GOAL, O_POOL, O_WAIT, O_TIMEOUT, O_META, O_REGION,
 	O_FORCE, O_OPERATION, O_SYNC, O_COPY_STATE, O_ELEMENT,
+	O_VIEW, O_FRONT, O_READ_ONLY, O_FABRIC, O_PORTAL,
 };
 
 struct optdef {
@@ -110,6 +117,22 @@ static const struct optdef job_opts[] = {
 
 static const struct optdef caps_opts[] = {
 	{ "synctype", O_SYNC_TYPE, true },
+	{ NULL, O_NONE, false },
+};
+
+static const struct optdef export_opts[] = {
+	{ "synchronization|sync", O_SYNC, true },
+	{ "view", O_VIEW, false },
+	{ "readonly|ro", O_READ_ONLY, false },
+	{ "fabric", O_FABRIC, true },
+	{ "portal", O_PORTAL, true },
+	{ NULL, O_NONE, false },
+};
+
+static const struct optdef unexport_opts[] = {
+	{ "synchronization|sync", O_SYNC, true },
+	{ "view", O_VIEW, false },
+	{ "front", O_FRONT, false },
 	{ NULL, O_NONE, false },
 };
 
@@ -500,6 +523,39 @@ static int cmd_assemble(int argc, char **argv, struct json_object *out)
 	return rel_assemble(p.pos, p.npos, out);
 }
 
+static int cmd_export(int argc, char **argv, struct json_object *out)
+{
+	struct lio_req q;
+	struct parsed p;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, export_opts, &p)))
+		return rc;
+	if (p.npos)
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+	memset(&q, 0, sizeof(q));
+	q.sync = p.val[O_SYNC];
+	q.view = p.set[O_VIEW];
+	q.read_only = p.set[O_READ_ONLY];
+	q.fabric = p.val[O_FABRIC];
+	q.portal = p.val[O_PORTAL];
+	return lio_export(&q, out);
+}
+
+static int cmd_unexport(int argc, char **argv, struct json_object *out)
+{
+	struct parsed p;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, unexport_opts, &p)))
+		return rc;
+	if (p.npos)
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+	if (p.set[O_VIEW] && p.set[O_FRONT])
+		return rfail(RV_INVALID_PARAM, "View, Front: give at most one");
+	return lio_unexport(p.val[O_SYNC], p.set[O_FRONT] ? 1 : p.set[O_VIEW] ? 2 : 0, out);
+}
+
 struct command {
 	const char *names;	/* normalized */
 	int (*fn)(int argc, char **argv, struct json_object *out);
@@ -512,6 +568,8 @@ static const struct command commands[] = {
 	{ "job", cmd_job },
 	{ "capabilities|caps", cmd_caps },
 	{ "assemble|activate", cmd_assemble },
+	{ "export", cmd_export },
+	{ "unexport", cmd_unexport },
 	{ NULL, NULL },
 };
 

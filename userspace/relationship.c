@@ -4,6 +4,7 @@
 #include "caps.h"
 #include "dm.h"
 #include "job.h"
+#include "lio.h"
 #include "output.h"
 #include "pool.h"
 #include "replica-format.h"
@@ -1641,7 +1642,10 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 	}
 	case ACT_DETACH:
 	case ACT_RETURN_TO_POOL:
-		rc = dissolve(r, rule->action == ACT_RETURN_TO_POOL);
+		/* LIO exports go first; one this helper did not make is In Use */
+		rc = lio_unexport_rel(r);
+		if (!rc)
+			rc = dissolve(r, rule->action == ACT_RETURN_TO_POOL);
 		if (!rc && rule->action == ACT_DETACH) {
 			char tp[300];
 
