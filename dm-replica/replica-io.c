@@ -523,27 +523,41 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 	replica_wake_worker(rep);
 }
 
-/* Bytes the rate limits allow now; 0 means wait for the next window. */
+/*
+ * Bytes the rate limit allows now; 0 means wait.  A token bucket refilled
+ * every HZ/10: a copy may overdraw it by up to one region, and the debt is
+ * paid back by the following windows, so the long-run rate is the limit
+ * even when a region is larger than one window's allowance.
+ */
 static u64 copy_budget(struct replica *rep)
 {
 	unsigned int rate = READ_ONCE(rep->tun.copy_rate_max);
 	unsigned int floor = READ_ONCE(rep->tun.copy_rate_min);
-	u64 limit;
+	unsigned long window = max(HZ / 10, 1);
+	unsigned long windows;
+	u64 allowance;
 
 	/* Under foreground load, yield down to the guaranteed floor. */
-	if (floor && time_before(jiffies, rep->last_user_io + HZ / 10) &&
+	if (floor && time_before(jiffies, rep->last_user_io + window) &&
 	    (!rate || floor < rate))
 		rate = floor;
 	if (!rate)
 		return U64_MAX;
-	if (time_after_eq(jiffies, rep->rate_window + HZ / 10)) {
+	allowance = div_u64((u64)rate * 1024 * window, HZ);
+	windows = (jiffies - rep->rate_window) / window;
+	if (windows > 100) {
 		rep->rate_window = jiffies;
 		rep->rate_window_bytes = 0;
+	} else if (windows) {
+		rep->rate_window += windows * window;
+		if (rep->rate_window_bytes > windows * allowance)
+			rep->rate_window_bytes -= windows * allowance;
+		else
+			rep->rate_window_bytes = 0;
 	}
-	limit = (u64)rate * 1024 / 10;
-	if (rep->rate_window_bytes >= limit)
+	if (rep->rate_window_bytes >= allowance)
 		return 0;
-	return limit - rep->rate_window_bytes;
+	return allowance - rep->rate_window_bytes;
 }
 
 /* Can a region with an entry be copied now? */
