@@ -15,6 +15,7 @@ SZ=$(sectors "$SRC")
 RS=128
 NR=$((SZ / RS))
 GOOD="0 $SZ linear $TGT0 0"
+LATE=	# a failure reported at the end, after the data checks
 BAD="0 $SZ error"
 dm_create tleg "$GOOD"
 TGT=/dev/mapper/tleg
@@ -52,6 +53,9 @@ msg m1 clear_errors
 rstat m1
 log "after clear_errors: $S_LINE"
 assert_eq "$S_HEALTH" AA "health after clear_errors"
+# this is a resync of a relationship that was synchronized, not an initial copy
+[[ $S_PROGRESS == resyncing || $S_PROGRESS == completed ]] ||
+	LATE="progress '$S_PROGRESS' for the resync after clear_errors (want resyncing)"
 if [[ $S_STATE != unsynchronized && $S_STATE != synchronized ]]; then
 	msg m1 resync
 fi
@@ -84,3 +88,4 @@ rstat m2
 [[ $S_STATE == unsynchronized || $S_STATE == synchronized ]] || msg m2 resync
 wait_synced m2 60
 legs_equal "$SRC" "$TGT"
+[[ -z $LATE ]] || fail "$LATE"
