@@ -142,7 +142,9 @@ fio_batch() {
 		} >> "$job"
 	done
 	cp "$job" "$OUT/fio/$id.fio"
-	if fio --output-format=json --output="$OUT/fio/$id.json" "$job" >"$OUT/fio/$id.err" 2>&1; then
+	# (fio writes <job>.prerun.txt into its cwd: run it in a writable one)
+	if (cd /tmp && fio --output-format=json --output="$OUT/fio/$id.json" "$job") \
+		>"$OUT/fio/$id.err" 2>&1; then
 		for a; do rec "$g" "$c" "$cfg" "${a%%:*}" fio "fio/$id.json#${a%%:*}"; done
 	else
 		rec "$g" "$c" "$cfg" all error 0 "fio failed: $(grep -v '^$' "$OUT/fio/$id.err" | tail -n 1)"
@@ -243,7 +245,15 @@ group_mirror() {
 			dmrm bm bmm0 bmm1
 			continue
 		fi
-		[[ $cfg == raid1 ]] && sleep 1
+		if [[ $cfg == raid1 ]]; then	# wait for any initial resync to end
+			local f i
+			for ((i = 0; i < 120; i++)); do
+				read -ra f <<<"$(st bm)"
+				[[ ${f[4]:-} == idle ]] && break
+				sleep 0.5
+			done
+			echo "raid1 $c after ${i} polls: ${f[*]}" >> "$STATUS_LOG"
+		fi
 		fio_batch mirror "$c" "$cfg" "$([[ $cfg == rep-* ]] && echo bm)" \
 			"${WORKLOADS[@]/%/:/dev/mapper/bm}"
 		dmrm bm bmm0 bmm1
@@ -376,8 +386,11 @@ group_clone() {
 	say "clone: prefill the source"
 	prefill "$s"
 
-	# dm-replica: defaults (copy_inflight 16, copy_rate_min 4096 KiB/s)
-	for mode in idle loaded; do
+	# dm-replica: defaults (copy_inflight 16, copy_rate_min 4096 KiB/s).
+	# loaded: the foreground reads go to the view (the clone, as with
+	# dm-clone); loaded_origin: to the origin, whose I/O is what makes
+	# dm-replica yield down to copy_rate_min.
+	for mode in idle loaded loaded_origin; do
 		say "clone rep-clone $mode"
 		zero "$m" 64
 		dmrm co cv
@@ -395,9 +408,12 @@ group_clone() {
 			[[ $(hydrated co replica) -ge $(total_regions) ]] &&
 				fio_batch clone "$c" rep-clone co r4k_view:/dev/mapper/cv
 		else
-			hydrate_loaded co replica /dev/mapper/cv dmsetup message co 0 start &&
-				rec_hyd rep-clone hydrate_loaded "$LOAD_REGIONS" "$LOAD_SECS" "$LOAD_NOTE"
-			rec clone "$c" rep-clone load_fio fio "fio/load.co.json"
+			local ldev=/dev/mapper/cv lname=load_fio
+			[[ $mode == loaded_origin ]] && ldev=/dev/mapper/co lname=load_fio_origin
+			hydrate_loaded co replica "$ldev" dmsetup message co 0 start &&
+				rec_hyd rep-clone "hydrate_$mode" "$LOAD_REGIONS" "$LOAD_SECS" "$LOAD_NOTE"
+			mv "$OUT/fio/load.co.json" "$OUT/fio/load.co.$mode.json"
+			rec clone "$c" rep-clone "$lname" fio "fio/load.co.$mode.json"
 			snap_status "after rep-clone $mode" co
 		fi
 		dmrm cv co
