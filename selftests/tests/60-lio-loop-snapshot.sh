@@ -13,6 +13,7 @@
 . "$SELFTESTS_DIR/replicactl-lib.sh"
 . "$SELFTESTS_DIR/lio-lib.sh"
 
+require_cmd python3	# scsi_write10
 lio_require tcm_loop
 
 SRC=$(ramdisk 32M)
