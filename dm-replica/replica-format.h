@@ -82,7 +82,8 @@ enum replica_copy_state {
 #define REPLICA_SB_CLEAN_SHUTDOWN	(1u << 0)	/* set only by a clean dtr */
 #define REPLICA_SB_NEEDS_CHECK		(1u << 1)	/* metadata error seen */
 #define REPLICA_SB_RESTORING		(1u << 2)	/* copy direction target->source */
-#define REPLICA_SB_KNOWN_FLAGS		0x7u
+#define REPLICA_SB_INITIAL_COPY		(1u << 3)	/* first full copy running */
+#define REPLICA_SB_KNOWN_FLAGS		0xfu
 
 /* On-disk superblock: little endian, one 4 KiB block, zero padded. */
 struct replica_sb_disk {

@@ -118,7 +118,8 @@ static bool __target_receives_writes(struct replica *rep)
 /* May the background copy run? */
 bool __replica_copy_allowed(struct replica *rep)
 {
-	if (rep->suspended || rep->md_mode != MD_RW)
+	/* Background copies follow the origin's table (its rate limits). */
+	if (rep->suspended || !rep->active_origins || rep->md_mode != MD_RW)
 		return false;
 	if (rep->target_health != HEALTH_ALIVE ||
 	    rep->source_health == HEALTH_WRITE_ERROR)
@@ -699,7 +700,9 @@ static void finish_copies(struct replica *rep, struct bio_list *release,
 		e->copying = false;
 		rep->copies_in_flight--;
 		if (!e->copy_error && !e->copy_write_error) {
-			rep->regions_copied++;
+			/* A whole-region view write replaced this copy. */
+			if (!e->overwrite)
+				rep->regions_copied++;
 			if (rep->sync_type == REPLICA_SYNC_MIRROR) {
 				__replica_clear_nosync(rep, e->region);
 			} else {
@@ -872,6 +875,8 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 	next.copy_state = rep->copy_state;
 	next.mode = rep->mode;
 	next.flags = rep->restoring ? REPLICA_SB_RESTORING : 0;
+	if (rep->initial_sync)
+		next.flags |= REPLICA_SB_INITIAL_COPY;
 	if (clean_shutdown)
 		next.flags |= REPLICA_SB_CLEAN_SHUTDOWN;
 	next.bits_set = rep->marked_count;

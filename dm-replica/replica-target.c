@@ -384,8 +384,10 @@ static int load_state(struct replica *rep, bool start_inactive)
 			return -ENOMEM;
 	}
 
+	rep->initial_sync = md->sb.flags & REPLICA_SB_INITIAL_COPY;
 	if (rep->copy_state == REPLICA_CS_INITIALIZED && !start_inactive) {
-		rep->initial_sync = true;
+		/* With nosync there is no initial copy to report. */
+		rep->initial_sync = rep->nosync_count > 0;
 		if (rep->sync_type == REPLICA_SYNC_SNAPSHOT || !rep->nosync_count)
 			rep->copy_state = REPLICA_CS_SYNCHRONIZED;
 		else
@@ -721,6 +723,8 @@ static void replica_presuspend(struct dm_target *ti)
 	if (dev->resumed) {
 		dev->resumed = false;
 		rep->active_devs--;
+		if (!dev->view)
+			rep->active_origins--;
 	}
 	last = !rep->active_devs;
 	if (last)
@@ -768,6 +772,8 @@ static void replica_resume(struct dm_target *ti)
 	if (!dev->resumed) {
 		dev->resumed = true;
 		rep->active_devs++;
+		if (!dev->view)
+			rep->active_origins++;
 	}
 	rep->suspended = false;
 	rep->state_changed = true;
@@ -784,7 +790,10 @@ static const char *progress_name(struct replica *rep)
 	case REPLICA_CS_UNSYNCHRONIZED:
 		if (rep->restoring)
 			return "restoring";
-		return rep->initial_sync ? "synchronizing" : "resyncing";
+		/* Hydrating a clone is always its first full copy. */
+		if (rep->initial_sync || rep->sync_type == REPLICA_SYNC_CLONE)
+			return "synchronizing";
+		return "resyncing";
 	case REPLICA_CS_SYNCHRONIZED:
 		if (rep->sync_type == REPLICA_SYNC_MIRROR && rep->nosync_count)
 			return "synchronizing";

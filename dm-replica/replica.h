@@ -91,6 +91,7 @@ struct replica {
 	sector_t len;			/* source sectors covered */
 	struct list_head devs;		/* struct replica_dev, under lock */
 	unsigned int active_devs;	/* resumed devices */
+	unsigned int active_origins;	/* resumed origin devices */
 
 	u32 sync_type;			/* enum replica_sync_type */
 	u32 mode;			/* enum replica_mode */

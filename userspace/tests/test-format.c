@@ -507,7 +507,7 @@ static const struct corruption corruptions[] = {
 	{ "version 2", SB_OFF(version), 4, 2, REPLICA_FMT_BAD_VERSION },
 	{ "version max", SB_OFF(version), 4, 0xffffffffu,
 	  REPLICA_FMT_BAD_VERSION },
-	{ "flags bit 3", SB_OFF(flags), 4, 0x8, REPLICA_FMT_BAD_FIELD },
+	{ "flags bit 4", SB_OFF(flags), 4, 0x10, REPLICA_FMT_BAD_FIELD },
 	{ "flags bit 31", SB_OFF(flags), 4, 0x80000001u, REPLICA_FMT_BAD_FIELD },
 	{ "blocknr 1", SB_OFF(blocknr), 8, 1, REPLICA_FMT_BAD_LOCATION },
 	{ "blocknr 2", SB_OFF(blocknr), 8, 2, REPLICA_FMT_BAD_LOCATION },
