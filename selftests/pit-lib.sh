@@ -23,6 +23,7 @@
 #   check_image DEV FILE WHAT  DEV must equal FILE (cmp), else fail naming the
 #                            first differing byte and region (REGION_BYTES)
 #   fio_load DEV SECONDS [FIO-ARGS...]  time-based random writes (no verify)
+#   soft_eq GOT WANT MSG / soft_done   assert_eq that fails only at soft_done
 #   step MSG                 log line with the elapsed seconds
 #   klog_mark / klog_since   kernel log lines since the mark
 #   expect_errno ERRNO CMD...  CMD must fail and its output mention ERRNO's text
@@ -114,6 +115,19 @@ fio_load() {
 	fio --name=load --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
 		--rw=randwrite --bs=4k --time_based=1 --runtime="$secs" --randrepeat=0 \
 		--output=/dev/null "$@"
+}
+
+# soft_eq GOT WANT MSG: like assert_eq, but the test goes on and fails at
+# the end (soft_done) -- for counters, so one wrong number does not hide
+# what the rest of the test would find
+SOFT_FAILS=()
+soft_eq() {
+	[[ $1 == "$2" ]] && return 0
+	SOFT_FAILS+=("${3:-value}: got '$1', want '$2'")
+	log "CHECK FAILED (continuing): ${3:-value}: got '$1', want '$2'"
+}
+soft_done() {
+	((${#SOFT_FAILS[@]} == 0)) || fail "${SOFT_FAILS[*]}"
 }
 
 # step MSG: a log line with the seconds since the test started
