@@ -33,6 +33,7 @@ REPLICA_KO=${REPLICA_KO:-$REPO/build/$KREL/dm-replica.ko}
 DMCLONE_KO=${DMCLONE_KO:-skip:not built}
 REGION=128			# sectors: 64 KiB region / chunk / block size
 WS=$((WS_MB * 2048))		# sectors
+CWS=$((WS * 2))			# clone size: hydration needs seconds to be timed
 TSV=$OUT/bench.tsv
 STATUS_LOG=$OUT/status.log
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bench-vm.sh
@@ -261,8 +262,8 @@ group_mirror() {
 }
 
 # --- snapshot group: first write after the PIT and steady state -----------------
-prefill() {	# prefill DEV
-	fio --name=prefill --filename="$1" --direct=1 --size=$((WS * 512)) --rw=write \
+prefill() {	# prefill DEV [SECTORS]
+	fio --name=prefill --filename="$1" --direct=1 --size=$((${2:-$WS} * 512)) --rw=write \
 		--bs=1M --ioengine=libaio --iodepth=4 --output=/dev/null >/dev/null 2>&1
 }
 snap_workloads() {	# snap_workloads CLASS CONFIG ORIGIN VIEW [STATUSDEV...]
@@ -323,7 +324,7 @@ hydrated() {
 	if [[ $2 == replica ]]; then f=${f[4]}; else f=${f[3]}; fi
 	echo "${f%/*}"
 }
-total_regions() { echo $(((WS + REGION - 1) / REGION)); }
+total_regions() { echo $(((CWS + REGION - 1) / REGION)); }
 # hydrate_idle NAME KIND START-CMD...: run until done or the time cap
 hydrate_idle() {
 	local dev=$1 kind=$2 t0 t1 n=0 total cap
@@ -335,7 +336,7 @@ hydrate_idle() {
 	while :; do
 		n=$(hydrated "$dev" "$kind")
 		t1=$(now)
-		echo "hyd $dev idle $t1 $n" >> "$STATUS_LOG"
+		echo "hyd $dev $t1 $n" >> "$STATUS_LOG"
 		((n >= total)) && break
 		awk -v a="$t0" -v b="$t1" -v c="$cap" 'BEGIN {exit !(b - a > c)}' && break
 		sleep 0.2
@@ -343,12 +344,12 @@ hydrate_idle() {
 	HYD_REGIONS=$n
 	HYD_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
 }
-# hydrate_loaded NAME KIND LOADDEV START-CMD...: hydration rate while fio
-# reads the clone at QD16.  Execs take seconds in a loaded TCG guest, so fio
-# runs until it is stopped, hydration starts once fio's reads are seen
-# completing on LOADDEV, and both samples are taken while they still are.
+# hydrate_loaded NAME KIND LOADDEV START-CMD...: as hydrate_idle, while fio
+# reads LOADDEV at QD16 all along.  Execs take seconds in a busy TCG guest,
+# so fio runs until it is stopped, and hydration starts once its reads are
+# seen completing on LOADDEV.
 hydrate_loaded() {
-	local dev=$1 kind=$2 load=$3 fpid t1 t2 n1 n2 blk r0 r1 r2 i
+	local dev=$1 kind=$2 load=$3 fpid blk r0 r1 r2 i
 	shift 3
 	blk=$(dmsetup info -c --noheadings -o blkdevname "${load##*/}")
 	blk=${blk//[[:space:]]/}
@@ -360,20 +361,14 @@ hydrate_loaded() {
 		(( $(reads_of "$blk") > r0 + 1000 )) && break
 		sleep 0.1
 	done
-	"$@" || { kill -INT "$fpid"; wait "$fpid"; return 1; }
-	sleep 1
-	n1=$(hydrated "$dev" "$kind"); t1=$(now); r1=$(reads_of "$blk")
-	echo "hyd $dev loaded $t1 $n1 reads $r1" >> "$STATUS_LOG"
-	sleep "$((RT > 3 ? RT - 1 : 2))"
-	n2=$(hydrated "$dev" "$kind"); t2=$(now); r2=$(reads_of "$blk")
-	echo "hyd $dev loaded $t2 $n2 reads $r2" >> "$STATUS_LOG"
+	r1=$(reads_of "$blk")
+	hydrate_idle "$dev" "$kind" "$@" || { kill -INT "$fpid"; wait "$fpid"; return 1; }
+	r2=$(reads_of "$blk")
 	kill -INT "$fpid" 2>/dev/null
 	wait "$fpid"
-	LOAD_NOTE="foreground $(((r2 - r1) * 1000 / ($(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%d", (b - a) * 1000}') + 1))) reads/s while sampled"
-	((r2 > r1)) || LOAD_NOTE="no foreground reads completed between the samples"
-	((n1 >= $(total_regions))) && LOAD_NOTE="hydration finished before the first sample"
-	LOAD_REGIONS=$((n2 - n1))
-	LOAD_SECS=$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", b - a}')
+	LOAD_REGIONS=$HYD_REGIONS LOAD_SECS=$HYD_SECS
+	LOAD_NOTE="foreground $(awk -v r=$((r2 - r1)) -v s="$HYD_SECS" 'BEGIN {printf "%.0f", r / s}') reads/s meanwhile"
+	((r2 > r1)) || LOAD_NOTE="no foreground reads completed meanwhile"
 }
 rec_hyd() {	# rec_hyd CONFIG WORKLOAD REGIONS SECS [NOTE]
 	local kibs
@@ -384,7 +379,7 @@ rec_hyd() {	# rec_hyd CONFIG WORKLOAD REGIONS SECS [NOTE]
 group_clone() {
 	local c=ram s=${SRC[ram]} t=${TGT[ram]} m=${META[ram]} thr bat cfg
 	say "clone: prefill the source"
-	prefill "$s"
+	prefill "$s" "$CWS"
 
 	# dm-replica: defaults (copy_inflight 16, copy_rate_min 4096 KiB/s).
 	# loaded: the foreground reads go to the view (the clone, as with
@@ -394,8 +389,8 @@ group_clone() {
 		say "clone rep-clone $mode"
 		zero "$m" 64
 		dmrm co cv
-		if ! { dmc co "0 $WS replica clone sync $m $s $t $REGION 1 start_inactive" &&
-		       dmc cv "0 $WS replica view clone $m $s $t $REGION"; }; then
+		if ! { dmc co "0 $CWS replica clone sync $m $s $t $REGION 1 start_inactive" &&
+		       dmc cv "0 $CWS replica view clone $m $s $t $REGION"; }; then
 			skip_rec clone "$c" rep-clone "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
 			dmrm cv co
 			break
@@ -429,7 +424,7 @@ group_clone() {
 		say "clone dm-clone $cfg (threshold $thr, batch $bat)"
 		zero "$m" 64
 		dmrm cl
-		if ! dmc cl "0 $WS clone $m $t $s $REGION 1 no_hydration 4 hydration_threshold $thr hydration_batch_size $bat"; then
+		if ! dmc cl "0 $CWS clone $m $t $s $REGION 1 no_hydration 4 hydration_threshold $thr hydration_batch_size $bat"; then
 			skip_rec clone "$c" "dm-clone-$cfg" "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
 			continue
 		fi
