@@ -49,6 +49,7 @@ fio --name=verify --filename="$DEV" --direct=1 --ioengine=libaio --iodepth=16 \
 expect_msg_fail m1 "Input/output error" resync
 
 dm_swap tleg "$GOOD"
+msg m1 set copy_rate_max 64		# keep the resync running for the checks below
 msg m1 clear_errors
 rstat m1
 log "after clear_errors: $S_LINE"
@@ -59,6 +60,7 @@ assert_eq "$S_HEALTH" AA "health after clear_errors"
 if [[ $S_STATE != unsynchronized && $S_STATE != synchronized ]]; then
 	msg m1 resync
 fi
+msg m1 set copy_rate_max 0
 wait_synced m1 60
 rstat m1
 assert_eq "$S_HEALTH ${S_KV[copy_errors]}" "AA 0" "health/copy errors after recovery"
