@@ -65,7 +65,8 @@ log "idle hydration: $I0 -> $I1 in $((T1 - T0)) s"
 # at copy_rate_min (1 MiB/s = 16 regions/s, ~96 regions); the load itself
 # can add at most the 32 regions it covers
 step "load"
-dmsetup message org 0 set copy_rate_max 0
+# (not copy_rate_max 0: without foreground I/O that means full speed)
+dmsetup message org 0 set copy_rate_max 1024
 dmsetup message org 0 set copy_rate_min 1024
 I0=$(stv org in_sync)
 fio_load "$ORG" 6 --offset=62M --size=2M --numjobs=2
@@ -77,6 +78,7 @@ log "in_sync under load: $I0 -> $I1"
 fio_verify "$ORG" 2M --offset=8M --output=/dev/null
 
 step "finish"
+dmsetup message org 0 set copy_rate_max 0
 dmsetup message org 0 set copy_rate_min 0
 wait_state 120 org synchronized completed
 st org
