@@ -463,6 +463,8 @@ int replica_map(struct dm_target *ti, struct bio *bio)
 
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
+		/* Reads are foreground load too (copy_rate_min). */
+		WRITE_ONCE(rep->last_user_io, jiffies);
 		region = sector_to_region(rep, bio->bi_iter.bi_sector);
 		if (READ_ONCE(rep->restoring) &&
 		    test_bit(region, rep->nosync_map))
@@ -538,9 +540,14 @@ static u64 copy_budget(struct replica *rep)
 	unsigned long windows;
 	u64 allowance;
 
-	/* Under foreground load, yield down to the guaranteed floor. */
-	if (floor && time_before(jiffies, rep->last_user_io + window) &&
-	    (!rate || floor < rate))
+	/*
+	 * Under foreground load, yield down to the guaranteed floor; an
+	 * asynchronous mirror catching up with its lag does not yield.
+	 */
+	if (floor && time_before(jiffies, READ_ONCE(rep->last_user_io) + window) &&
+	    (!rate || floor < rate) &&
+	    !(rep->mode == REPLICA_MODE_ASYNC &&
+	      rep->copy_state == REPLICA_CS_SYNCHRONIZED))
 		rate = floor;
 	if (!rate)
 		return U64_MAX;
@@ -860,7 +867,7 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 	if (rep->sync_type != REPLICA_SYNC_MIRROR &&
 	    !bitmap_empty(rep->md.dirty_now, rep->md.nr_blocks)) {
 		r = replica_flush_bdev(NULL, rep->target_bdev);
-		if (!r)
+		if (!r && READ_ONCE(rep->restoring))
 			r = replica_flush_bdev(NULL, rep->source_bdev);
 		if (r) {
 			fail_metadata(rep, r);
@@ -1011,6 +1018,9 @@ void replica_do_worker(struct work_struct *ws)
 	release_ready(rep, &bios);
 	abandon_priority_copies(rep, &bios);
 	process_bio_list(rep, &bios);
+
+	/* Keep copies running while the commit below waits for its I/O. */
+	start_copies(rep);
 
 	if (commit_due(rep)) {
 		clear_idle_marks(rep, false);

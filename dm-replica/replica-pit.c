@@ -383,8 +383,7 @@ static int pit_map(struct replica *rep, struct bio *bio, bool view)
 	io->region = sector_to_region(rep, bio->bi_iter.bi_sector);
 
 	spin_lock_irqsave(&rep->lock, flags);
-	if (!view)
-		rep->last_user_io = jiffies;
+	rep->last_user_io = jiffies;
 	d = __decide(rep, bio, io, GFP_NOWAIT);
 	if (d == PIT_DEFER)
 		bio_list_add(&rep->deferred, bio);
