@@ -148,3 +148,12 @@ expect_errno() {
 
 # drop_caches: make sure nothing is read from the page cache.
 drop_caches() { echo 3 > /proc/sys/vm/drop_caches; }
+
+# stop_bg PID: stop a background job started as "func ... &" -- the
+# function's subshell and the fio it runs (killing only the subshell leaves
+# fio holding the device open)
+stop_bg() {
+	pkill -P "${1:?stop_bg PID}" 2>/dev/null || true
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}

@@ -55,8 +55,8 @@ for round in 1 2; do
 	# writes go on for a moment after the cut, into the void
 	I=$(stv org in_sync)
 	wait_for 10 _preserved_over $((I + 20)) || log "round $round: few writes after the cut"
-	kill "$FIO" 2>/dev/null || fail "round $round: the writer stopped before the cut was over"
-	wait "$FIO" || true
+	kill -0 "$FIO" 2>/dev/null || fail "round $round: the writer stopped before the cut was over"
+	stop_bg "$FIO"
 	log "round $round: cut at $I regions preserved; $(dmsetup status org)"
 	dm_remove snap
 	dm_remove org

@@ -55,8 +55,7 @@ for round in 1 2; do
 	# hydration and writes go on for a moment after the cut, into the void
 	I=$(stv org in_sync)
 	wait_for 10 _in_sync_over $((I + 30)) || log "round $round: little progress after the cut"
-	kill "$FIO" 2>/dev/null || true
-	wait "$FIO" || true
+	stop_bg "$FIO"
 	log "round $round: cut at $I; $(dmsetup status org)"
 	dm_remove view
 	dm_remove org
