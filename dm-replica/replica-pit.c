@@ -110,26 +110,7 @@ static void __record_slot(struct replica *rep, u64 region)
 		replica_md_set_slot(&rep->md, m->slot, region);
 }
 
-/* Forget every slot: after a restore or for a new point in time. */
-static void __reset_store(struct replica *rep)
-{
-	struct slot_map *m;
-	struct hlist_node *tmp;
-	unsigned int i;
-	u64 slot;
-
-	for (i = 0; i < ARRAY_SIZE(rep->slots); i++) {
-		hlist_for_each_entry_safe(m, tmp, &rep->slots[i], hash) {
-			hlist_del(&m->hash);
-			kmem_cache_free(replica_slot_cache, m);
-		}
-	}
-	for (slot = 0; slot < rep->slots_used; slot++)
-		replica_md_set_slot(&rep->md, slot, U64_MAX);
-	rep->slots_used = 0;
-	rep->overflow = false;
-}
-
+/* Free the in-core slot map (the slot table is left as it is). */
 void replica_pit_free_store(struct replica *rep)
 {
 	struct slot_map *m;
@@ -142,6 +123,18 @@ void replica_pit_free_store(struct replica *rep)
 			kmem_cache_free(replica_slot_cache, m);
 		}
 	}
+}
+
+/* Forget every slot: after a restore or for a new point in time. */
+static void __reset_store(struct replica *rep)
+{
+	u64 slot;
+
+	replica_pit_free_store(rep);
+	for (slot = 0; slot < rep->slots_used; slot++)
+		replica_md_set_slot(&rep->md, slot, U64_MAX);
+	rep->slots_used = 0;
+	rep->overflow = false;
 }
 
 /* Rebuild the slot map from the slot table at load. */
