@@ -202,6 +202,10 @@ static enum pit_decision __wait_for_copy(struct replica *rep, u64 region,
 
 static bool __pit_lost(struct replica *rep)
 {
+	/* A deactivated snapshot has no point in time any more. */
+	if (rep->sync_type == REPLICA_SYNC_SNAPSHOT &&
+	    rep->copy_state == REPLICA_CS_INACTIVE)
+		return true;
 	return rep->copy_state == REPLICA_CS_BROKEN ||
 	       rep->target_health != HEALTH_ALIVE || rep->md_mode != MD_RW;
 }

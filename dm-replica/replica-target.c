@@ -952,7 +952,14 @@ static const u32 copying[] = { REPLICA_CS_UNSYNCHRONIZED };
 static const u32 running[] = {
 	REPLICA_CS_UNSYNCHRONIZED, REPLICA_CS_SYNCHRONIZED,
 };
-static const u32 initial[] = { REPLICA_CS_INITIALIZED };
+static const u32 activatable[] = {
+	REPLICA_CS_INITIALIZED, REPLICA_CS_INACTIVE,
+};
+static const u32 active[] = {
+	REPLICA_CS_UNSYNCHRONIZED, REPLICA_CS_SYNCHRONIZED,
+	REPLICA_CS_SUSPENDED, REPLICA_CS_FRACTURED, REPLICA_CS_SPLIT,
+	REPLICA_CS_BROKEN,
+};
 static const u32 paused[] = { REPLICA_CS_SUSPENDED };
 
 static bool legs_alive(struct replica *rep, const char *op)
@@ -973,6 +980,51 @@ static int __new_pit(struct replica *rep)
 	}
 	__replica_pit_new_pit(rep);
 	return 0;
+}
+
+/*
+ * "deactivate": stop the data flow.  A mirror or clone stops copying and
+ * keeps tracking writes; a snapshot drops its point in time (the view
+ * then fails all I/O), which needs every device suspended like a new PIT.
+ */
+static int __deactivate(struct replica *rep)
+{
+	if (rep->restoring) {
+		DMWARN("deactivate: a restore is running");
+		return -EPERM;
+	}
+	if (!state_in(rep->copy_state, active, ARRAY_SIZE(active))) {
+		DMWARN("deactivate: not allowed in copy state %s",
+		       replica_copy_state_name(rep->copy_state));
+		return -EPERM;
+	}
+	if (rep->sync_type == REPLICA_SYNC_SNAPSHOT) {
+		if (rep->entries || rep->copies_in_flight || rep->active_devs) {
+			DMWARN("deactivate of a snapshot needs its devices suspended");
+			return -EBUSY;
+		}
+		__replica_pit_new_pit(rep);
+	}
+	__replica_set_state(rep, REPLICA_CS_INACTIVE);
+	return 0;
+}
+
+/* "start" (activate): begin or resume the data flow. */
+static int __activate(struct replica *rep)
+{
+	int r;
+
+	if (rep->sync_type == REPLICA_SYNC_SNAPSHOT &&
+	    rep->copy_state == REPLICA_CS_INACTIVE) {
+		r = __new_pit(rep);
+		if (r)
+			DMWARN("activate of an inactive snapshot takes a new point in time");
+		return r;
+	}
+	return TRANSITION(rep, activatable,
+			  rep->sync_type == REPLICA_SYNC_SNAPSHOT ?
+			  REPLICA_CS_SYNCHRONIZED : REPLICA_CS_UNSYNCHRONIZED,
+			  "start");
 }
 
 static int __restore(struct replica *rep)
@@ -1015,11 +1067,10 @@ static int message_locked(struct replica *rep, unsigned int argc, char **argv)
 		}
 		if (!strcmp(cmd, "abort") && rep->sync_type != REPLICA_SYNC_SNAPSHOT)
 			return TRANSITION(rep, copying, REPLICA_CS_ABORTED, cmd);
-		if (!strcmp(cmd, "start"))
-			return TRANSITION(rep, initial,
-					  rep->sync_type == REPLICA_SYNC_SNAPSHOT ?
-					  REPLICA_CS_SYNCHRONIZED :
-					  REPLICA_CS_UNSYNCHRONIZED, cmd);
+		if (!strcmp(cmd, "start") || !strcmp(cmd, "activate"))
+			return __activate(rep);
+		if (!strcmp(cmd, "deactivate"))
+			return __deactivate(rep);
 		if (!strcmp(cmd, "resync")) {
 			if (rep->sync_type == REPLICA_SYNC_SNAPSHOT)
 				return __new_pit(rep);
