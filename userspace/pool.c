@@ -2,6 +2,7 @@
 /* replicactl: block device helpers and TargetPool allocation. */
 #include "pool.h"
 #include "dm.h"
+#include "lio.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -124,10 +125,16 @@ int blkdev_check_unclaimed(const char *param, const struct blkdev *bd)
 	int fd = open(bd->path, O_RDONLY | O_EXCL | O_CLOEXEC);
 
 	if (fd < 0) {
-		if (errno == EBUSY)
+		int e = errno;
+		char bs[320];
+
+		if (e == EBUSY && lio_holder(bd->major, bd->minor, bs, sizeof(bs)))
+			return rfail(6, "%s: %s is in use: the LIO backstore %s holds it",
+				    param, bd->path, bs);
+		if (e == EBUSY)
 			return rfail(6, "%s: %s is in use (claimed by another user or a dm table)",
 				    param, bd->path);
-		return rfail(5, "%s: cannot open %s: %s", param, bd->path, strerror(errno));
+		return rfail(5, "%s: cannot open %s: %s", param, bd->path, strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -277,27 +284,111 @@ static int have_prog(const char *name)
 	return 0;
 }
 
-static int run_prog(char *const argv[])
+/*
+ * Run a program (no shell).  Its stdout goes to /dev/null (to stderr with
+ * -v); the last line it wrote to stderr is kept in `msg` for the error
+ * message.  LVM_SUPPRESS_FD_WARNINGS quiets lvm about inherited descriptors.
+ */
+static int run_prog_msg(char *const argv[], char *msg, size_t msgsz)
 {
-	pid_t pid = fork();
-	int st;
+	char buf[4096];
+	size_t used = 0;
+	int pfd[2], st;
+	ssize_t n;
+	pid_t pid;
 
-	if (pid < 0)
+	if (msg && msgsz)
+		msg[0] = 0;
+	if (pipe2(pfd, O_CLOEXEC))
 		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
 	if (pid == 0) {
 		int fd = open("/dev/null", O_RDWR);
 
-		if (fd >= 0 && !g_verbose) {
+		if (fd >= 0 && !g_verbose)
 			dup2(fd, 1);
-			dup2(fd, 2);
-		}
+		else
+			dup2(2, 1);
+		dup2(pfd[1], 2);
+		setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
 		execvp(argv[0], argv);
 		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		n = read(pfd[0], buf + used, sizeof(buf) - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (g_verbose)
+			fwrite(buf + used, 1, (size_t)n, stderr);
+		used += (size_t)n;
+		if (used >= sizeof(buf) - 1) {
+			/* keep the tail */
+			memmove(buf, buf + used / 2, used - used / 2);
+			used -= used / 2;
+		}
+	}
+	close(pfd[0]);
+	buf[used] = 0;
+	if (msg && msgsz) {
+		char *end = buf + used, *start;
+
+		while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = 0;
+		start = strrchr(buf, '\n');
+		start = start ? start + 1 : buf;
+		while (*start == ' ')
+			start++;
+		scopy(msg, msgsz, start);
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_prog(char *const argv[])
+{
+	return run_prog_msg(argv, NULL, 0);
+}
+
+/*
+ * lvm(8) "VALID NAMES": [a-zA-Z0-9+_.-], not starting with '-', not "."
+ * or "..", no reserved prefix or infix, at most 127 characters.
+ */
+int lvm_name_valid(const char *s)
+{
+	static const char *const infix[] = { "_cdata", "_cmeta", "_corig", "_cpool", "_cvol",
+					     "_imeta", "_iorig", "_mimage", "_mlog", "_pmspare",
+					     "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata",
+					     "_vorigin", "_wcorig", NULL };
+	unsigned int i;
+
+	if (!name_valid(s, 127) || s[0] == '-' || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	if (!strncmp(s, "snapshot", 8) || !strncmp(s, "pvmove", 6))
+		return 0;
+	for (i = 0; infix[i]; i++)
+		if (strstr(s, infix[i]))
+			return 0;
+	return 1;
+}
+
+int pool_name_ok(const struct pool *p, const char *name)
+{
+	if (p->kind == POOL_LVM && !lvm_name_valid(name))
+		return rfail(5, "ElementName: '%s' cannot name a logical volume in %s (lvm(8) VALID NAMES)",
+			    name, p->where);
+	if (!name_valid(name, 200))
+		return rfail(5, "ElementName: '%s' cannot name a pool allocation", name);
+	return 0;
 }
 
 int pool_parse(const char *s, struct pool *p)
@@ -332,6 +423,21 @@ int pool_parse(const char *s, struct pool *p)
 			return rfail(5, "TargetPool: bad volume group name '%s'", s);
 		if (!have_prog("lvcreate"))
 			return rfail(1, "TargetPool: LVM pools are not supported here (lvm2 is not installed)");
+		if (!lvm_name_valid(s))
+			return rfail(5, "TargetPool: bad volume group name '%s'", s);
+	}
+	return 0;
+}
+
+int pool_check(const struct pool *p)
+{
+	if (p->kind == POOL_LVM) {
+		char msg[256];
+		char *argv[] = { "vgs", "--noheadings", "-o", "vg_name", (char *)p->where, NULL };
+
+		if (run_prog_msg(argv, msg, sizeof(msg)))
+			return rfail(5, "TargetPool: no volume group %s%s%s", p->where,
+				    msg[0] ? ": " : "", msg);
 	}
 	return 0;
 }
@@ -369,16 +475,34 @@ int pool_alloc(const struct pool *p, const char *name, uint64_t bytes, bool thic
 		snprintf(alloc, allocsz, "dir:%s", file);
 		return 0;
 	} else {
-		char size[32], lv[512];
-		char *argv[] = { "lvcreate", "-q", "-y", "-n", (char *)name, "-L", size,
-				 (char *)p->where, NULL };
+		char size[32], lv[512], msg[256], node[512];
+		/* -W y -Z y: no stale signatures or data at the head of the LV;
+		 * -y answers lvcreate's questions */
+		char *argv[] = { "lvcreate", "-q", "-y", "-W", "y", "-Z", "y", "-n", (char *)name,
+				 "-L", size, (char *)p->where, NULL };
+		char *rm[] = { "lvremove", "-q", "-f", lv, NULL };
 
-		snprintf(size, sizeof(size), "%llub", (unsigned long long)bytes);
-		if (run_prog(argv))
-			return rfail(4, "TargetPool: lvcreate %s in %s failed", name, p->where);
+		(void)thick;	/* a VG allocates every extent: always thick */
+		if (!lvm_name_valid(name))
+			return pool_name_ok(p, name);
 		if (sfmt(lv, sizeof(lv), "%s/%s", p->where, name) ||
 		    sfmt(dev, devsz, "/dev/%s", lv) || sfmt(alloc, allocsz, "lvm:%s", lv))
 			return rfail(5, "TargetPool: name too long");
+		snprintf(size, sizeof(size), "%llub", (unsigned long long)bytes);
+		if (run_prog_msg(argv, msg, sizeof(msg)))
+			return rfail(4, "TargetPool: lvcreate %s in %s failed%s%s", name, p->where,
+				    msg[0] ? ": " : "", msg);
+		/* without udev, lvm makes the nodes itself; check they are there */
+		if (access(dev, F_OK)) {
+			char *act[] = { "lvchange", "-q", "-ay", lv, NULL };
+
+			run_prog(act);
+		}
+		if (access(dev, F_OK)) {
+			scopy(node, sizeof(node), dev);
+			run_prog(rm);
+			return rfail(4, "TargetPool: lvcreate made %s but %s does not exist", lv, node);
+		}
 		return 0;
 	}
 }
@@ -399,9 +523,13 @@ int pool_free(const char *alloc, const char *dev)
 		return 0;
 	}
 	if (!strncmp(alloc, "lvm:", 4)) {
+		char msg[256];
 		char *argv[] = { "lvremove", "-q", "-f", (char *)alloc + 4, NULL };
 
-		return run_prog(argv) ? rfail(-1, "lvremove %s failed", alloc + 4) : 0;
+		(void)dev;
+		if (run_prog_msg(argv, msg, sizeof(msg)))
+			return rfail(-1, "lvremove %s failed%s%s", alloc + 4, msg[0] ? ": " : "", msg);
+		return 0;
 	}
 	return -1;
 }

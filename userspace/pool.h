@@ -2,7 +2,8 @@
 /*
  * replicactl: block devices (resolution, sizes, exclusivity) and
  * TargetPool allocation: a directory (sparse files on loop devices) or an
- * LVM volume group (lvcreate; Not Supported when lvm2 is missing).
+ * LVM volume group (the lvm2 tools lvcreate/lvremove/lvchange/vgs are run,
+ * no shell; Not Supported when lvm2 is missing).
  */
 #ifndef REPLICACTL_POOL_H
 #define REPLICACTL_POOL_H
@@ -39,8 +40,15 @@ struct pool {
 	char where[240];	/* directory, or VG name */
 };
 
-/* "dir:/path", "lvm:VG", an existing absolute directory, or a VG name. */
+/* "dir:/path", "lvm:VG", an existing absolute directory, or a VG name.
+ * Syntax only (and lvm2 present): 0, 1 or 5. */
 int pool_parse(const char *s, struct pool *p);
+/* The pool exists (a VG: `vgs VG` succeeds): 0 or 5. */
+int pool_check(const struct pool *p);
+/* Can `name` (e.g. "<ElementName>-target") name an allocation: 0 or 5. */
+int pool_name_ok(const struct pool *p, const char *name);
+/* lvm(8) VALID NAMES for an LV or VG name. */
+int lvm_name_valid(const char *s);
 /* Allocate `bytes` named `name`; fills the device path and an allocation
  * descriptor ("dir:<file>" / "lvm:<vg>/<lv>") for pool_free/pool_attach. */
 int pool_alloc(const struct pool *p, const char *name, uint64_t bytes, bool thick,

@@ -1300,6 +1300,12 @@ int rel_create(const struct cer_req *q, struct json_object *out)
 		rc = pool_parse(q->pool, &pool);
 		if (rc)
 			return rc;
+		rc = pool_check(&pool);
+		if (rc)
+			return rc;
+		snprintf(name, sizeof(name), "%s-%s", r.element_name, q->target ? "meta" : "target");
+		if ((rc = pool_name_ok(&pool, name)))
+			return rc;
 	}
 	/* ---- dm names ---- */
 	if (r.sync_type == ST_MIRROR) {

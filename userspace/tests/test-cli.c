@@ -468,7 +468,37 @@ static void test_pools(void **state)
 		assert_int_equal(pool_parse("lvm:vg0", &p), 1);
 		assert_non_null(strstr(err_msg(), "TargetPool"));
 		assert_int_equal(pool_parse("vg0", &p), 1);
+	} else {
+		err_clear();
+		assert_int_equal(pool_parse("lvm:vg0", &p), 0);
+		assert_int_equal(p.kind, POOL_LVM);
+		assert_string_equal(p.where, "vg0");
+		assert_int_equal(pool_parse("vg0", &p), 0);
+		assert_int_equal(p.kind, POOL_LVM);
+		assert_int_equal(pool_parse("lvm:-vg", &p), 5);
+		assert_int_equal(pool_parse("lvm:..", &p), 5);
+		/* names of allocations in a VG: lvm(8) VALID NAMES */
+		err_clear();
+		assert_int_equal(pool_name_ok(&p, "db-target"), 0);
+		assert_int_equal(pool_name_ok(&p, "snapshot1-target"), 5);
+		assert_non_null(strstr(err_msg(), "ElementName"));
+		err_clear();
+		assert_int_equal(pool_name_ok(&p, "pvmove0-meta"), 5);
+		assert_int_equal(pool_name_ok(&p, "a_tmeta-target"), 5);
+		assert_int_equal(pool_name_ok(&p, "x_rimage_0-target"), 5);
 	}
+	/* pure syntax, whatever is installed */
+	assert_true(lvm_name_valid("vg0"));
+	assert_true(lvm_name_valid("a.b+c_d-e"));
+	assert_false(lvm_name_valid("-a"));
+	assert_false(lvm_name_valid("."));
+	assert_false(lvm_name_valid("a/b"));
+	assert_false(lvm_name_valid("snapshotx"));
+	assert_false(lvm_name_valid("x_mlog"));
+	assert_false(lvm_name_valid(""));
+	/* a directory pool takes any element name helper names */
+	assert_int_equal(pool_parse("/tmp", &p), 0);
+	assert_int_equal(pool_name_ok(&p, "snapshot1-target"), 0);
 	err_clear();
 }
 
