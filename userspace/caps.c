@@ -13,7 +13,7 @@ const struct sync_type_caps caps_sync_types[] = {
 		.create_wait = { CS_INITIALIZED, CS_INACTIVE, CS_UNSYNCHRONIZED,
 				 CS_SYNCHRONIZED },
 		.modify_wait = { CS_UNSYNCHRONIZED, CS_SYNCHRONIZED, CS_FRACTURED,
-				 CS_SPLIT, CS_SUSPENDED, CS_RESTORED },
+				 CS_SPLIT, CS_SUSPENDED, CS_RESTORED, CS_INACTIVE },
 		.states = {
 			{ CS_INITIALIZED, false }, { CS_UNSYNCHRONIZED, false },
 			{ CS_SYNCHRONIZED, false }, { CS_BROKEN, false },
@@ -27,10 +27,12 @@ const struct sync_type_caps caps_sync_types[] = {
 		/* dm-replica.rst: "Snapshots accept only sync". */
 		.modes = { MODE_SYNC }, .default_mode = MODE_SYNC,
 		.create_wait = { CS_INITIALIZED, CS_INACTIVE, CS_SYNCHRONIZED },
-		.modify_wait = { CS_SYNCHRONIZED, CS_RESTORED },
+		.modify_wait = { CS_SYNCHRONIZED, CS_RESTORED, CS_INACTIVE },
+		/* Inactive: after Deactivate there is no point in time and
+		 * the view fails all I/O */
 		.states = {
 			{ CS_INITIALIZED, true }, { CS_SYNCHRONIZED, true },
-			{ CS_BROKEN, false }, { CS_INACTIVE, true },
+			{ CS_BROKEN, false }, { CS_INACTIVE, false },
 			{ CS_RESTORED, true },
 		},
 	},
@@ -39,8 +41,8 @@ const struct sync_type_caps caps_sync_types[] = {
 		.modes = { MODE_SYNC, MODE_ASYNC }, .default_mode = MODE_SYNC,
 		.create_wait = { CS_INITIALIZED, CS_INACTIVE, CS_UNSYNCHRONIZED,
 				 CS_SYNCHRONIZED },
-		.modify_wait = { CS_UNSYNCHRONIZED, CS_SYNCHRONIZED, CS_FRACTURED,
-				 CS_SPLIT, CS_SUSPENDED, CS_RESTORED },
+		.modify_wait = { CS_UNSYNCHRONIZED, CS_SYNCHRONIZED, CS_SUSPENDED,
+				 CS_RESTORED, CS_INACTIVE },
 		.states = {
 			{ CS_INITIALIZED, true }, { CS_UNSYNCHRONIZED, true },
 			{ CS_SYNCHRONIZED, true }, { CS_BROKEN, false },
@@ -85,18 +87,24 @@ const struct op_rule caps_op_rules[] = {
 	/* "abort" is in replica-target.c, not yet in dm-replica.rst */
 	{ ST_MIRROR, OP_ABORT, true, B(CS_UNSYNCHRONIZED),
 	  ACT_MESSAGE, "abort", CS_ABORTED },
-	{ ST_MIRROR, OP_DEACTIVATE, false, LIVE, ACT_MESSAGE, "deactivate", CS_INACTIVE },
+	/* "deactivate": stop the data flow, keep tracking writes; the kernel
+	 * also takes Broken, left to Resync (clear_errors) here */
+	{ ST_MIRROR, OP_DEACTIVATE, true, LIVE | STOPPED | B(CS_SUSPENDED) | B(CS_RESTORED),
+	  ACT_MESSAGE, "deactivate", CS_INACTIVE },
 
 	/* ---- Snapshot ---- */
-	{ ST_SNAPSHOT, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },
+	/* from Inactive the kernel takes a new point in time, which needs
+	 * every device suspended (harmless from Initialized) */
+	{ ST_SNAPSHOT, OP_ACTIVATE, true, LOADED, ACT_NEW_PIT, "start", CS_SYNCHRONIZED },
 	{ ST_SNAPSHOT, OP_RESTORE, true, B(CS_SYNCHRONIZED), ACT_MESSAGE, "restore", CS_RESTORED },
 	{ ST_SNAPSHOT, OP_RETURN_TO_POOL, true, CS_ANY, ACT_RETURN_TO_POOL, NULL, 0 },
 	/* "resync" on a snapshot takes a new point in time; the kernel wants
 	 * the origin and the view suspended (-EBUSY otherwise) */
 	{ ST_SNAPSHOT, OP_RESYNC, true, B(CS_SYNCHRONIZED) | B(CS_RESTORED), ACT_NEW_PIT,
 	  "resync", CS_SYNCHRONIZED },
-	{ ST_SNAPSHOT, OP_DEACTIVATE, false, B(CS_SYNCHRONIZED), ACT_MESSAGE, "deactivate",
-	  CS_INACTIVE },
+	/* drops the point in time: every device suspended, like a new PIT */
+	{ ST_SNAPSHOT, OP_DEACTIVATE, true, B(CS_SYNCHRONIZED) | B(CS_RESTORED), ACT_NEW_PIT,
+	  "deactivate", CS_INACTIVE },
 
 	/* ---- Clone ---- */
 	/* the kernel fractures and splits mirrors only */
@@ -114,7 +122,9 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_CLONE, OP_RETURN_TO_POOL, true, CS_ANY, ACT_RETURN_TO_POOL, NULL, 0 },
 	{ ST_CLONE, OP_ABORT, true, B(CS_UNSYNCHRONIZED), ACT_MESSAGE,
 	  "abort", CS_ABORTED },
-	{ ST_CLONE, OP_DEACTIVATE, false, LIVE, ACT_MESSAGE, "deactivate", CS_INACTIVE },
+	/* stops hydration; the view keeps showing the point in time */
+	{ ST_CLONE, OP_DEACTIVATE, true, LIVE | B(CS_SUSPENDED) | B(CS_RESTORED), ACT_MESSAGE,
+	  "deactivate", CS_INACTIVE },
 };
 const unsigned int caps_op_rules_count =
 	sizeof(caps_op_rules) / sizeof(caps_op_rules[0]);

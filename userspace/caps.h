@@ -17,7 +17,8 @@
 enum op_action {
 	ACT_MESSAGE,		/* send `message` to the front device */
 	ACT_RESYNC,		/* "clear_errors" when Broken, else "resync" */
-	ACT_NEW_PIT,		/* `message` with every device of it suspended */
+	ACT_NEW_PIT,		/* `message` with every device of it suspended
+				 * (snapshot resync, activate, deactivate) */
 	ACT_DETACH,		/* drop the relationship, keep both elements */
 	ACT_RETURN_TO_POOL,	/* drop the relationship and free the target */
 };

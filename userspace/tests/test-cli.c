@@ -211,7 +211,7 @@ static void test_capabilities_output(void **state)
 	assert_true(json_object_object_get_ex(out, "ReplicationTypes", &t));
 	assert_true(json_object_object_get_ex(json_object_array_get_idx(t, 2),
 					      "SupportedOperations", &v));
-	assert_int_equal(json_object_array_length(v), 4);	/* snapshot: 4, 15, 19, 14 */
+	assert_int_equal(json_object_array_length(v), 5);	/* snapshot: 4, 15, 19, 14, 7 */
 	json_object_put(out);
 }
 

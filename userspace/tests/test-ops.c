@@ -50,7 +50,16 @@ static const struct pre_case cases[] = {
 	{ 6, OP_ABORT, CS_UNSYNCHRONIZED, false, 0 },
 	{ 6, OP_ABORT, CS_SYNCHRONIZED, false, 5 },
 	{ 6, OP_ABORT, CS_SYNCHRONIZED, true, 0 },
-	{ 6, OP_DEACTIVATE, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_DEACTIVATE, CS_SYNCHRONIZED, false, 0 },
+	{ 6, OP_DEACTIVATE, CS_UNSYNCHRONIZED, false, 0 },
+	{ 6, OP_DEACTIVATE, CS_FRACTURED, false, 0 },
+	{ 6, OP_DEACTIVATE, CS_SPLIT, false, 0 },
+	{ 6, OP_DEACTIVATE, CS_SUSPENDED, false, 0 },
+	{ 6, OP_DEACTIVATE, CS_INACTIVE, false, 5 },
+	{ 6, OP_DEACTIVATE, CS_INITIALIZED, false, 5 },
+	{ 6, OP_DEACTIVATE, CS_BROKEN, false, 5 },
+	{ 6, OP_DEACTIVATE, CS_ABORTED, false, 5 },
+	{ 6, OP_DEACTIVATE, CS_BROKEN, true, 0 },
 	{ 6, OP_RETURN_TO_POOL, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_FAILOVER, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_REVERSE_ROLES, CS_FRACTURED, false, 1 },
@@ -68,6 +77,11 @@ static const struct pre_case cases[] = {
 	{ 7, OP_DETACH, CS_SYNCHRONIZED, false, 1 },
 	{ 7, OP_SUSPEND, CS_SYNCHRONIZED, false, 1 },
 	{ 7, OP_ACTIVATE, CS_INITIALIZED, false, 0 },
+	{ 7, OP_ACTIVATE, CS_INACTIVE, false, 0 },
+	{ 7, OP_ACTIVATE, CS_SYNCHRONIZED, false, 5 },
+	{ 7, OP_DEACTIVATE, CS_SYNCHRONIZED, false, 0 },
+	{ 7, OP_DEACTIVATE, CS_INACTIVE, false, 5 },
+	{ 7, OP_DEACTIVATE, CS_BROKEN, false, 5 },
 	{ 7, OP_RESET_TO_ASYNC, CS_SYNCHRONIZED, false, 1 },
 	/* clone */
 	{ 8, OP_DETACH, CS_UNSYNCHRONIZED, false, 5 },
@@ -84,7 +98,13 @@ static const struct pre_case cases[] = {
 	{ 8, OP_RESET_TO_SYNC, CS_SYNCHRONIZED, false, 1 },
 	{ 8, OP_RETURN_TO_POOL, CS_UNSYNCHRONIZED, false, 0 },
 	{ 8, OP_ABORT, CS_UNSYNCHRONIZED, false, 0 },
-	{ 8, OP_DEACTIVATE, CS_UNSYNCHRONIZED, false, 1 },
+	{ 8, OP_DEACTIVATE, CS_UNSYNCHRONIZED, false, 0 },
+	{ 8, OP_DEACTIVATE, CS_SYNCHRONIZED, false, 0 },
+	{ 8, OP_DEACTIVATE, CS_SUSPENDED, false, 0 },
+	{ 8, OP_DEACTIVATE, CS_INACTIVE, false, 5 },
+	{ 8, OP_DEACTIVATE, CS_ABORTED, false, 5 },
+	{ 8, OP_ACTIVATE, CS_INACTIVE, false, 0 },
+	{ 8, OP_ACTIVATE, CS_UNSYNCHRONIZED, false, 5 },
 	/* not a sync type the module has */
 	{ 9, OP_FRACTURE, CS_SYNCHRONIZED, false, 1 },
 };
@@ -176,7 +196,7 @@ static void test_messages_documented(void **state)
 {
 	static const char *documented[] = { "fracture", "split", "resync", "restore",
 					    "mode sync", "mode async", "pause", "resume",
-					    "start", "clear_errors", "abort", NULL };
+					    "start", "clear_errors", "abort", "deactivate", NULL };
 	unsigned int i, k;
 
 	(void)state;
@@ -194,12 +214,49 @@ static void test_messages_documented(void **state)
 	}
 }
 
+/* Deactivate/Activate: the kernel's "deactivate" and "start" (dm-replica.rst);
+ * a snapshot's need every device suspended (ACT_NEW_PIT), a mirror's and a
+ * clone's are plain messages; all head for the states the kernel reaches. */
+static void test_deactivate_activate(void **state)
+{
+	static const uint32_t types[] = { ST_MIRROR, ST_SNAPSHOT, ST_CLONE };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		const struct op_rule *d = caps_rule(types[i], OP_DEACTIVATE);
+		const struct op_rule *a = caps_rule(types[i], OP_ACTIVATE);
+		const struct sync_type_caps *c = caps_for(types[i]);
+
+		assert_non_null(d);
+		assert_non_null(a);
+		assert_true(d->supported && a->supported);
+		assert_string_equal(d->message, "deactivate");
+		assert_string_equal(a->message, "start");
+		assert_int_equal(d->result_state, CS_INACTIVE);
+		assert_true(a->allowed & CS_BIT(CS_INACTIVE));
+		assert_true(a->allowed & CS_BIT(CS_INITIALIZED));
+		assert_false(d->allowed & CS_BIT(CS_INACTIVE));
+		assert_int_equal(d->action, types[i] == ST_SNAPSHOT ? ACT_NEW_PIT : ACT_MESSAGE);
+		assert_int_equal(a->action, types[i] == ST_SNAPSHOT ? ACT_NEW_PIT : ACT_MESSAGE);
+		assert_true(caps_list_has(c->modify_wait, 8, CS_INACTIVE));
+	}
+	/* a deactivated snapshot has no point in time: its view is not usable */
+	for (i = 0; i < 12 && caps_for(ST_SNAPSHOT)->states[i].state; i++)
+		if (caps_for(ST_SNAPSHOT)->states[i].state == CS_INACTIVE)
+			assert_false(caps_for(ST_SNAPSHOT)->states[i].host_accessible);
+	/* a clone cannot be fractured or split: no such WaitForCopyState */
+	assert_false(caps_list_has(caps_for(ST_CLONE)->modify_wait, 8, CS_FRACTURED));
+	assert_false(caps_list_has(caps_for(ST_CLONE)->modify_wait, 8, CS_SPLIT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_preconditions),
 		cmocka_unit_test(test_table_consistent),
 		cmocka_unit_test(test_messages_documented),
+		cmocka_unit_test(test_deactivate_activate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
