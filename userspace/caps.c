@@ -64,7 +64,12 @@ const unsigned int caps_sync_types_count =
 /*
  * sync type, operation, supported, precondition (CopyStates), action,
  * dm message, CopyState it heads for.  Operations not listed for a sync
- * type are Not Supported (1).  Rows with supported=false name what the
+ * type are Not Supported (1).  Never listed, because the module has no way
+ * to do them: Failover, Failback, Prepare/Unprepare (no role swap or
+ * re-initialisation of a live relationship: a reload naming the legs the
+ * other way round is refused while the relationship is loaded), Reverse
+ * Roles (same), Dissolve of a snapshot (its target is no volume of its own),
+ * the group operations and Reset To Adaptive.  Rows with supported=false name what the
  * kernel would need (dm-replica.rst documents no such message yet).
  */
 const struct op_rule caps_op_rules[] = {
@@ -77,6 +82,9 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_MIRROR, OP_RESTORE, true, STOPPED, ACT_MESSAGE, "restore", CS_RESTORED },
 	{ ST_MIRROR, OP_DETACH, true, B(CS_SYNCHRONIZED) | STOPPED | B(CS_RESTORED),
 	  ACT_DETACH, NULL, 0 },
+	/* Detach that keeps a SynchronizationAspect record (state dir) */
+	{ ST_MIRROR, OP_DISSOLVE, true, B(CS_SYNCHRONIZED) | STOPPED | B(CS_RESTORED),
+	  ACT_DISSOLVE, NULL, 0 },
 	{ ST_MIRROR, OP_SUSPEND, true, LIVE, ACT_MESSAGE, "pause", CS_SUSPENDED },
 	{ ST_MIRROR, OP_RESUME, true, B(CS_SUSPENDED), ACT_MESSAGE, "resume", CS_SYNCHRONIZED },
 	{ ST_MIRROR, OP_RESET_TO_SYNC, true, LIVE | STOPPED | B(CS_SUSPENDED) | LOADED,
@@ -116,6 +124,8 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_CLONE, OP_RESTORE, true, LIVE, ACT_MESSAGE, "restore", CS_RESTORED },
 	/* Detaching before hydration finished leaves an incomplete target. */
 	{ ST_CLONE, OP_DETACH, true, B(CS_SYNCHRONIZED) | B(CS_RESTORED), ACT_DETACH, NULL, 0 },
+	{ ST_CLONE, OP_DISSOLVE, true, B(CS_SYNCHRONIZED) | B(CS_RESTORED), ACT_DISSOLVE, NULL,
+	  0 },
 	{ ST_CLONE, OP_SUSPEND, true, LIVE, ACT_MESSAGE, "pause", CS_SUSPENDED },
 	{ ST_CLONE, OP_RESUME, true, B(CS_SUSPENDED), ACT_MESSAGE, "resume", CS_SYNCHRONIZED },
 	{ ST_CLONE, OP_ACTIVATE, true, LOADED, ACT_MESSAGE, "start", CS_SYNCHRONIZED },

@@ -21,6 +21,7 @@ enum op_action {
 				 * (snapshot resync, activate, deactivate) */
 	ACT_DETACH,		/* drop the relationship, keep both elements */
 	ACT_RETURN_TO_POOL,	/* drop the relationship and free the target */
+	ACT_DISSOLVE,		/* as ACT_DETACH, keeping an aspect record */
 };
 
 struct op_rule {

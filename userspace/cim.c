@@ -103,6 +103,23 @@ static const struct cim_entry operation_e[] = {
 };
 MAP(cim_operation, "Operation", operation_e);
 
+/* Legacy CIM_StorageConfigurationService.ModifySynchronization (smi-s.md 2.2). */
+static const struct cim_entry legacy_operation_e[] = {
+	{ 2, "Detach", NULL },
+	{ 3, "Fracture", NULL },
+	{ 4, "Resync Replica", "resync" },
+	{ 5, "Restore from Replica", "restore" },
+	{ 6, "Prepare", NULL },
+	{ 7, "Unprepare", NULL },
+	{ 8, "Quiesce", NULL },
+	{ 9, "Unquiesce", NULL },
+	{ 10, "Reset To Sync", NULL },
+	{ 11, "Reset To Async", NULL },
+	{ 12, "Start Copy", NULL },
+	{ 13, "Stop Copy", NULL },
+};
+MAP(cim_legacy_operation, "Operation", legacy_operation_e);
+
 static const struct cim_entry job_state_e[] = {
 	{ 2, "New", NULL },
 	{ 3, "Starting", NULL },
@@ -282,7 +299,7 @@ const struct cim_map *const cim_all_maps[] = {
 	&cim_copy_priority, &cim_copy_methodology, &cim_read_only,
 	&cim_copy_recovery_mode, &cim_target_element_supplier,
 	&cim_thin_provisioning_policy, &cim_sync_state, &cim_replica_type,
-	NULL,
+	&cim_legacy_operation, NULL,
 };
 
 static int alias_match(const char *aliases, const char *want)
@@ -539,6 +556,31 @@ bool copy_state_dead_end(uint32_t want, uint32_t state)
 		return want != CS_INITIALIZED && want != CS_INACTIVE;
 	default:
 		return false;
+	}
+}
+
+int legacy_op_translate(uint32_t legacy, uint32_t copy_state, uint32_t *op)
+{
+	switch (legacy) {
+	case 2: *op = OP_DETACH; return 0;
+	case 3: *op = OP_FRACTURE; return 0;
+	case 4: *op = OP_RESYNC; return 0;
+	case 5: *op = OP_RESTORE; return 0;
+	case 6: *op = OP_PREPARE; return 0;
+	case 7: *op = OP_UNPREPARE; return 0;
+	/* quiesce/unquiesce the copy engine; host I/O is not held */
+	case 8: *op = OP_SUSPEND; return 0;
+	case 9: *op = OP_RESUME; return 0;
+	case 10: *op = OP_RESET_TO_SYNC; return 0;
+	case 11: *op = OP_RESET_TO_ASYNC; return 0;
+	case 12:
+		/* start the background copy: of a loaded relationship
+		 * (Activate), or of a suspended one (Resume) */
+		*op = copy_state == CS_SUSPENDED ? OP_RESUME : OP_ACTIVATE;
+		return 0;
+	case 13: *op = OP_SUSPEND; return 0;
+	default:
+		return -1;
 	}
 }
 

@@ -26,6 +26,7 @@ extern const struct cim_map cim_mode;
 extern const struct cim_map cim_copy_state;
 extern const struct cim_map cim_progress_status;
 extern const struct cim_map cim_operation;
+extern const struct cim_map cim_legacy_operation;	/* ModifySynchronization */
 extern const struct cim_map cim_job_state;
 extern const struct cim_map cim_operational_status;
 extern const struct cim_map cim_return_value;
@@ -133,6 +134,15 @@ bool copy_state_reached(uint32_t want, uint32_t state);
 bool wait_reached(uint32_t want, uint32_t op, const struct cim_sync_props *p);
 /* A state from which `want` can no longer be reached without an operation. */
 bool copy_state_dead_end(uint32_t want, uint32_t state);
+
+/*
+ * Legacy ModifySynchronization operation (2..13) -> ModifyReplicaSynchronization
+ * operation: 2 Detach, 3 Fracture, 4 Resync, 5 Restore, 6 Prepare, 7 Unprepare,
+ * 8 Quiesce -> Suspend, 9 Unquiesce -> Resume, 10/11 Reset To Sync/Async,
+ * 12 Start Copy -> Resume when Suspended, else Activate, 13 Stop Copy ->
+ * Suspend.  0, or -1 for a value outside the map.
+ */
+int legacy_op_translate(uint32_t legacy, uint32_t copy_state, uint32_t *op);
 
 /* Process exit status for a CIM return value (see replicactl --help). */
 int rv_exit_status(uint32_t rv);

@@ -33,9 +33,17 @@ void cli_usage(FILE *f)
 "        [--source-access-point X] [--target-access-point X]   (Not Supported)\n"
 "  modify-replica-synchronization --operation OP --synchronization ID\n"
 "        [--force] [--wait-for-copy-state STATE [--timeout SECONDS]]\n"
-"        OP: fracture, resync, restore, detach, split, suspend, resume,\n"
-"            reset-to-sync, reset-to-async, abort, activate, deactivate,\n"
-"            return-to-resourcepool, or the CIM number\n"
+"        OP: fracture, resync, restore, detach, dissolve, split, suspend,\n"
+"            resume, reset-to-sync, reset-to-async, abort, activate,\n"
+"            deactivate, return-to-resourcepool, or the CIM number\n"
+"  modify-synchronization --operation OP --synchronization ID [--force]\n"
+"        legacy ModifySynchronization, translated: detach (2), fracture (3),\n"
+"        resync (4), restore (5), prepare (6) and unprepare (7) (Not Supported),\n"
+"        quiesce (8) -> suspend, unquiesce (9) -> resume, reset-to-sync (10),\n"
+"        reset-to-async (11), start-copy (12) -> activate or resume,\n"
+"        stop-copy (13) -> suspend\n"
+"  get-synchronization-aspects [--element DEV|NAME]   what Dissolve kept\n"
+"  delete-synchronization-aspect --settings-state ID\n"
 "  get-replication-relationships [--sync-type T] [--mode M] [--copy-state S]\n"
 "        [--element DEV|NAME]\n"
 "  job show|wait|list [JOB] [--timeout SECONDS]\n"
@@ -64,7 +72,8 @@ enum optid {
 	O_NONE, O_ELEMENT_NAME, O_SYNC_TYPE, O_MODE, O_SOURCE, O_SOURCE_AP, O_TARGET,
 	O_TARGET_AP, O_RSD, O_GOAL, O_POOL, O_WAIT, O_TIMEOUT, O_META, O_REGION,
 	O_FORCE, O_OPERATION, O_SYNC, O_COPY_STATE, O_ELEMENT,
-	O_VIEW, O_FRONT, O_READ_ONLY, O_FABRIC, O_PORTAL,
+	O_VIEW, O_FRONT, O_READ_ONLY, O_FABRIC, O_PORTAL, O_SETTINGS_STATE, O_OLDER_THAN,
+	O_ALL,
 };
 
 struct optdef {
@@ -107,6 +116,12 @@ static const struct optdef list_opts[] = {
 	{ "mode", O_MODE, true },
 	{ "copystate", O_COPY_STATE, true },
 	{ "element|sourceelement|targetelement", O_ELEMENT, true },
+	{ NULL, O_NONE, false },
+};
+
+static const struct optdef aspect_opts[] = {
+	{ "element|sourceelement|targetelement", O_ELEMENT, true },
+	{ "settingsstate|aspect|synchronizationaspect", O_SETTINGS_STATE, true },
 	{ NULL, O_NONE, false },
 };
 
@@ -334,6 +349,57 @@ static int cmd_modify(int argc, char **argv, struct json_object *out)
 	q.sync = p.val[O_SYNC];
 	q.force = p.set[O_FORCE];
 	return rel_modify(&q, out);
+}
+
+static int cmd_legacy(int argc, char **argv, struct json_object *out)
+{
+	struct mrs_req q;
+	struct parsed p;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, modify_opts, &p)))
+		return rc;
+	if (p.npos)
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+	memset(&q, 0, sizeof(q));
+	if ((rc = enum_opt(&p, O_OPERATION, &cim_legacy_operation, &q.has_op, &q.op)) ||
+	    (rc = enum_opt(&p, O_WAIT, &cim_copy_state, &q.has_wait, &q.wait)) ||
+	    (rc = timeout_opt(&p, &q.has_timeout, &q.timeout_s)))
+		return rc;
+	if (p.set[O_RSD])
+		return rfail(RV_NOT_SUPPORTED,
+			    "ReplicationSettingData: changing settings of a relationship is not supported");
+	q.sync = p.val[O_SYNC];
+	q.force = p.set[O_FORCE];
+	return rel_modify_legacy(&q, out);
+}
+
+static int cmd_aspects(int argc, char **argv, struct json_object *out)
+{
+	struct parsed p;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, aspect_opts, &p)))
+		return rc;
+	if (p.npos)
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+	if (p.set[O_SETTINGS_STATE])
+		return rfail(RV_INVALID_PARAM, "SettingsState: only for delete-synchronization-aspect");
+	return rel_aspects(p.val[O_ELEMENT], out);
+}
+
+static int cmd_aspect_delete(int argc, char **argv, struct json_object *out)
+{
+	struct parsed p;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, aspect_opts, &p)))
+		return rc;
+	if (p.npos)
+		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
+	if (p.set[O_ELEMENT])
+		return rfail(RV_INVALID_PARAM, "Element: only for get-synchronization-aspects");
+	return rel_aspect_delete(p.val[O_SETTINGS_STATE], out);
 }
 
 static int cmd_list(int argc, char **argv, struct json_object *out)
@@ -564,6 +630,9 @@ struct command {
 static const struct command commands[] = {
 	{ "createelementreplica|create", cmd_create },
 	{ "modifyreplicasynchronization|modify", cmd_modify },
+	{ "modifysynchronization|modifysync", cmd_legacy },
+	{ "getsynchronizationaspects|aspects", cmd_aspects },
+	{ "deletesynchronizationaspect", cmd_aspect_delete },
 	{ "getreplicationrelationships|list", cmd_list },
 	{ "job", cmd_job },
 	{ "capabilities|caps", cmd_caps },

@@ -178,6 +178,8 @@ struct json_object *rel_to_record(const struct rel *r)
 	jset_str(o, "CoreArgs", r->core_args);
 	jset_str(o, "KernelUuid", r->kernel_uuid[0] ? r->kernel_uuid : NULL);
 	jset_int(o, "Created", r->created);
+	if (r->stopped_at)
+		jset_int(o, "WhenStopped", r->stopped_at);
 	return o;
 }
 
@@ -211,6 +213,7 @@ int rel_from_record(struct json_object *o, struct rel *r)
 	scopy(r->core_args, sizeof(r->core_args), jget_str(o, "CoreArgs"));
 	scopy(r->kernel_uuid, sizeof(r->kernel_uuid), jget_str(o, "KernelUuid"));
 	r->created = jget_int(o, "Created", 0);
+	r->stopped_at = jget_int(o, "WhenStopped", 0);
 	r->has_record = true;
 	return 0;
 }
@@ -686,6 +689,7 @@ static int merge_record(const char *id, struct json_object *o, void *arg)
 	live->view_ro = rec.view_ro;
 	live->start_inactive = rec.start_inactive;
 	live->created = rec.created;
+	live->stopped_at = rec.stopped_at;
 	if (!live->kernel_uuid[0])
 		scopy(live->kernel_uuid, sizeof(live->kernel_uuid), rec.kernel_uuid);
 	rel_free(&rec);
@@ -1637,6 +1641,13 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 			r->start_inactive = false;
 			rel_save(r);
 		}
+		/* the point in time a stopped mirror's target holds */
+		if (r->sync_type == ST_MIRROR && r->has_record &&
+		    (q->op == OP_FRACTURE || q->op == OP_SPLIT || q->op == OP_RESYNC ||
+		     q->op == OP_ACTIVATE || q->op == OP_DEACTIVATE)) {
+			r->stopped_at = q->op == OP_FRACTURE || q->op == OP_SPLIT ? now_s() : 0;
+			rel_save(r);
+		}
 		state_unlock(lockfd);
 		lockfd = -1;
 		json_object_object_add(out, "Synchronization", ref_sync(iid));
@@ -1648,11 +1659,33 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 	}
 	case ACT_DETACH:
 	case ACT_RETURN_TO_POOL:
+	case ACT_DISSOLVE: {
+		struct json_object *aspect = NULL;
+
+		/* the aspect is taken before the devices change (status) */
+		if (rule->action == ACT_DISSOLVE)
+			aspect = aspect_record(r, now_s());
 		/* LIO exports go first; one this helper did not make is In Use */
 		rc = lio_unexport_rel(r);
 		if (!rc)
 			rc = dissolve(r, rule->action == ACT_RETURN_TO_POOL);
-		if (!rc && rule->action == ACT_DETACH) {
+		if (!rc && aspect) {
+			char aid[128];
+
+			if (state_put("aspects", r->id, aspect)) {
+				err_note(" (the relationship is dissolved, but its aspect record could not be written)");
+				rc = RV_FAILED;
+			} else {
+				struct json_object *ss = json_object_new_object();
+
+				snprintf(aid, sizeof(aid), ASPECT_ID_PREFIX "%s", r->id);
+				jset_str(ss, "CreationClassName", "CIM_SettingsDefineState");
+				jset_str(ss, "InstanceID", aid);
+				json_object_object_add(out, "SettingsState", ss);
+			}
+		}
+		json_object_put(aspect);
+		if (!rc && rule->action != ACT_RETURN_TO_POOL) {
 			char tp[300];
 
 			json_object_object_add(out, "TargetElement",
@@ -1661,9 +1694,169 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 		}
 		break;
 	}
+	}
 out:
 	state_unlock(lockfd);
 	rel_set_free(&set);
+	return rc;
+}
+
+int rel_modify_legacy(const struct mrs_req *q, struct json_object *out)
+{
+	uint32_t cs = CS_PARTITIONED, op;
+	struct mrs_req m;
+
+	if (!q->has_op)
+		return rfail(RV_INVALID_PARAM, "Operation: required");
+	if (!cim_name(&cim_legacy_operation, q->op) || legacy_op_translate(q->op, cs, &op))
+		return rfail(RV_INVALID_PARAM, "Operation: %u is not a ModifySynchronization operation",
+			    q->op);
+	if (!q->sync || !*q->sync)
+		return rfail(RV_INVALID_PARAM, "Synchronization: required");
+	if (q->op == 12) {
+		/* Start Copy depends on the copy state */
+		struct rel_set set;
+		struct rel *r;
+
+		if (rel_discover(&set))
+			return rfail(RV_FAILED, "cannot list relationships");
+		r = rel_find(&set, q->sync);
+		if (r && r->live && !rel_refresh(r))
+			cs = r->props.copy_state;
+		rel_set_free(&set);
+		err_clear();
+		legacy_op_translate(q->op, cs, &op);
+	}
+	m = *q;
+	m.op = op;
+	jset_enum(out, "LegacyOperation", &cim_legacy_operation, q->op);
+	jset_enum(out, "TranslatedOperation", &cim_operation, op);
+	return rel_modify(&m, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* SynchronizationAspects (Dissolve)                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The aspect of a relationship about to be dissolved: its elements and the
+ * point in time the target holds.  Clone: the kernel's pit_ns.  Mirror:
+ * now when Synchronized (the dissolve suspends and flushes the source
+ * first), else when it was fractured or split (the helper's record).
+ */
+struct json_object *aspect_record(const struct rel *r, int64_t now)
+{
+	struct json_object *o = json_object_new_object();
+	char id[128], t[40], tp[300];
+	const char *how = NULL;
+	int64_t pit = 0;
+	uint64_t ns = 0;
+	uint32_t cs = r->live && r->status_ok ? r->props.copy_state : CS_PARTITIONED;
+
+	if (r->status_ok) {
+		const char *v = rstatus_get(&r->status, "pit_ns");
+
+		if (v && !parse_u64(v, &ns) && ns)
+			pit = (int64_t)(ns / 1000000000ull);
+	}
+	if (pit)
+		how = "kernel point in time (pit_ns)";
+	else if (r->sync_type == ST_MIRROR && cs == CS_SYNCHRONIZED)
+		pit = now, how = "dissolve of a synchronized mirror";
+	else if (r->sync_type == ST_MIRROR && r->stopped_at)
+		pit = r->stopped_at, how = "fracture/split of the mirror";
+	snprintf(id, sizeof(id), ASPECT_ID_PREFIX "%s", r->id);
+	jset_str(o, "InstanceID", id);
+	jset_str(o, "Id", r->id);
+	jset_str(o, "ElementName", r->element_name);
+	jset_enum(o, "SyncType", &cim_sync_type, r->sync_type);
+	jset_enum(o, "Mode", &cim_mode, r->mode);
+	jset_enum(o, "CopyStateAtDissolve", &cim_copy_state, cs);
+	snprintf(id, sizeof(id), SYNC_ID_PREFIX "%s", r->id);
+	jset_str(o, "Synchronization", id);
+	jset_str(o, "SourceElement", r->source.path);
+	jset_str(o, "TargetElement", target_element_path(r, tp, sizeof(tp)));
+	jset_str(o, "TargetDevice", r->target.path);
+	if (r->kernel_uuid[0])
+		jset_str(o, "KernelUuid", r->kernel_uuid);
+	if (r->created) {
+		iso_time(r->created, t, sizeof(t));
+		jset_str(o, "WhenEstablished", t);
+	}
+	if (pit) {
+		iso_time(pit, t, sizeof(t));
+		jset_str(o, "WhenPointInTime", t);
+		jset_int(o, "PointInTime", pit);
+		jset_str(o, "PointInTimeSource", how);
+	} else {
+		jset_str(o, "WhenPointInTime", NULL);
+	}
+	iso_time(now, t, sizeof(t));
+	jset_str(o, "WhenDissolved", t);
+	jset_int(o, "Dissolved", now);
+	return o;
+}
+
+struct aspect_ctx {
+	const char *element;
+	struct json_object *arr;
+};
+
+static int aspect_one(const char *id, struct json_object *o, void *arg)
+{
+	struct aspect_ctx *c = arg;
+	const char *keys[] = { "ElementName", "SourceElement", "TargetElement", "TargetDevice",
+			       "Id", "InstanceID", NULL };
+	unsigned int i;
+	bool match = !c->element;
+
+	(void)id;
+	for (i = 0; keys[i] && !match; i++) {
+		const char *v = jget_str(o, keys[i]);
+
+		match = v && !strcmp(v, c->element);
+	}
+	if (match)
+		json_object_array_add(c->arr, json_object_get(o));
+	return 0;
+}
+
+int rel_aspects(const char *element, struct json_object *out)
+{
+	struct aspect_ctx c = { element, json_object_new_array() };
+
+	if (element && !*element) {
+		json_object_put(c.arr);
+		return rfail(RV_INVALID_PARAM, "Element: empty");
+	}
+	state_each("aspects", aspect_one, &c);
+	json_object_object_add(out, "SynchronizationAspects", c.arr);
+	return RV_OK;
+}
+
+int rel_aspect_delete(const char *key, struct json_object *out)
+{
+	size_t pl = strlen(ASPECT_ID_PREFIX);
+	struct json_object *o;
+	int lockfd, rc;
+
+	(void)out;
+	if (!key || !*key)
+		return rfail(RV_INVALID_PARAM, "SettingsState: required");
+	if (!strncmp(key, ASPECT_ID_PREFIX, pl))
+		key += pl;
+	if (!name_valid(key, 63))
+		return rfail(RV_INVALID_PARAM, "SettingsState: '%s' is not an aspect id", key);
+	lockfd = state_lock(10);
+	if (lockfd < 0)
+		return lockfd == -2 ? RV_IN_USE : RV_FAILED;
+	o = state_get("aspects", key);
+	if (!o)
+		rc = rfail(RV_INVALID_PARAM, "SettingsState: no aspect '%s'", key);
+	else
+		rc = state_del("aspects", key) ? RV_FAILED : RV_OK;
+	json_object_put(o);
+	state_unlock(lockfd);
 	return rc;
 }
 

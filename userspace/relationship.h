@@ -39,6 +39,7 @@ struct rel {
 	char core_args[256];	/* "key value key value" */
 	char kernel_uuid[64];
 	int64_t created;
+	int64_t stopped_at;	/* when a mirror was last fractured/split, 0 */
 	/* discovery results */
 	bool has_record;
 	bool live;		/* front carries a replica table now */
@@ -103,6 +104,9 @@ struct mrs_req {
 };
 int mrs_validate(const struct mrs_req *q);
 int rel_modify(const struct mrs_req *q, struct json_object *out);
+/* Legacy ModifySynchronization: q->op is a cim_legacy_operation value,
+ * translated (legacy_op_translate) and run as rel_modify. */
+int rel_modify_legacy(const struct mrs_req *q, struct json_object *out);
 
 struct grr_req {
 	bool has_sync_type, has_mode, has_copy_state;
@@ -113,6 +117,15 @@ int grr_validate(const struct grr_req *q);
 int rel_list(const struct grr_req *q, struct json_object *out);
 
 int rel_assemble(const char *const *candidates, int n, struct json_object *out);
+
+/*
+ * SynchronizationAspects: what Dissolve leaves behind (state dir, kind
+ * "aspects"): the former relationship, its elements and its point in time.
+ */
+#define ASPECT_ID_PREFIX "DMREPLICA:aspect:"
+struct json_object *aspect_record(const struct rel *r, int64_t now);
+int rel_aspects(const char *element, struct json_object *out);
+int rel_aspect_delete(const char *id, struct json_object *out);
 
 /* ---- discovery ---- */
 

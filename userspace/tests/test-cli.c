@@ -130,6 +130,23 @@ static const struct bad bad[] = {
 	{ A("modify", "--op", "fracture", "--sync", "x", "--timeout", "5"), 5, "Timeout" },
 	{ A("modify", "--op", "fracture", "--sync", "x", "--rsd", "{}"), 1,
 	  "ReplicationSettingData" },
+	{ A("modify-synchronization"), 5, "Operation" },
+	{ A("modify-synchronization", "--op", "14", "--sync", "x"), 5, "Operation" },
+	{ A("modify-synchronization", "--op", "split", "--sync", "x"), 5, "Operation" },
+	{ A("modify-synchronization", "--op", "quiesce"), 5, "Synchronization" },
+	{ A("modify-synchronization", "--op", "stop-copy", "--sync", "DMREPLICA:sync:nosuch"), 5,
+	  "Synchronization" },
+	{ A("modify-synchronization", "--op", "3", "--sync", "x", "--rsd", "{}"), 1,
+	  "ReplicationSettingData" },
+	{ A("modify", "--op", "dissolve", "--sync", "DMREPLICA:sync:nosuch"), 5,
+	  "Synchronization" },
+	{ A("get-synchronization-aspects", "--element", ""), 5, "Element" },
+	{ A("get-synchronization-aspects", "--settings-state", "x"), 5, "SettingsState" },
+	{ A("get-synchronization-aspects", "stray"), 5, "stray" },
+	{ A("delete-synchronization-aspect"), 5, "SettingsState" },
+	{ A("delete-synchronization-aspect", "--settings-state", "nosuch"), 5, "SettingsState" },
+	{ A("delete-synchronization-aspect", "--aspect", "../../x"), 5, "SettingsState" },
+	{ A("delete-synchronization-aspect", "--aspect", "a", "--element", "b"), 5, "Element" },
 	{ A("list", "--sync-type", "12"), 5, "SyncType" },
 	{ A("list", "--mode", "adaptive"), 1, "Mode" },
 	{ A("list", "--copy-state", "bogus"), 5, "CopyState" },
@@ -151,6 +168,7 @@ static const struct bad bad[] = {
 	{ A("CreateElementReplica", "--help"), -1, NULL },
 	{ A("list", "--json"), 0, NULL },
 	{ A("job", "list"), 0, NULL },
+	{ A("get-synchronization-aspects"), 0, NULL },
 	{ A("get-replication-relationships", "--sync-type", "Mirror", "--copy-state", "4"), 0, NULL },
 };
 
@@ -259,6 +277,71 @@ static void fill_rel(struct rel *r)
 	strcpy(r->meta.path, "/dev/loop1");
 	strcpy(r->target.alloc, "dir:/pool/db01-target.img");
 	strcpy(r->front, "db01");
+}
+
+/* Dissolve's aspect: the point in time from the kernel, the dissolve of a
+ * synchronized mirror, or the last fracture/split; listed and deleted. */
+static void test_aspects(void **state)
+{
+	struct json_object *o, *out, *arr;
+	struct rel r;
+	const char *list[] = { "get-synchronization-aspects", "--element", "db01", NULL };
+	const char *del[] = { "delete-synchronization-aspect", "--settings-state",
+			      "DMREPLICA:aspect:11111111-2222-4333-8444-555555555555", NULL };
+
+	(void)state;
+	fill_rel(&r);
+	r.live = true;
+	r.status_ok = true;
+	r.props.copy_state = CS_SYNCHRONIZED;
+	r.created = 1000;
+	o = aspect_record(&r, 2000000000);
+	assert_string_equal(jget_str(o, "InstanceID"),
+			    "DMREPLICA:aspect:11111111-2222-4333-8444-555555555555");
+	assert_int_equal(jget_int(o, "PointInTime", 0), 2000000000);
+	assert_string_equal(jget_str(o, "SourceElement"), "/dev/loop0");
+	assert_string_equal(jget_str(o, "TargetElement"), "/dev/loop2");
+	assert_int_equal(jget_int(o, "CopyStateAtDissolve", 0), CS_SYNCHRONIZED);
+	json_object_put(o);
+	/* a split mirror: the split time */
+	r.props.copy_state = CS_SPLIT;
+	r.stopped_at = 1500;
+	o = aspect_record(&r, 2000000000);
+	assert_int_equal(jget_int(o, "PointInTime", 0), 1500);
+	json_object_put(o);
+	/* the kernel's point in time wins (clone) */
+	r.sync_type = ST_CLONE;
+	strcpy(r.view, "db01");
+	r.status.npairs = 1;
+	strcpy(r.status.pairs[0].key, "pit_ns");
+	strcpy(r.status.pairs[0].value, "1700000000123456789");
+	o = aspect_record(&r, 2000000000);
+	assert_int_equal(jget_int(o, "PointInTime", 0), 1700000000);
+	assert_string_equal(jget_str(o, "TargetElement"), "/dev/mapper/db01");
+	assert_string_equal(jget_str(o, "TargetDevice"), "/dev/loop2");
+	/* unknown: no point in time */
+	json_object_put(o);
+	r.status.npairs = 0;
+	r.sync_type = ST_MIRROR;
+	r.props.copy_state = CS_FRACTURED;
+	r.stopped_at = 0;
+	o = aspect_record(&r, 2000000000);
+	assert_int_equal(jget_int(o, "PointInTime", 0), 0);
+	assert_true(json_object_object_get_ex(o, "WhenPointInTime", NULL));
+	assert_int_equal(state_put("aspects", r.id, o), 0);
+	json_object_put(o);
+	/* listed by element, then deleted */
+	assert_int_equal(run(list, &out), 0);
+	assert_true(json_object_object_get_ex(out, "SynchronizationAspects", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	json_object_put(out);
+	assert_int_equal(run(del, NULL), 0);
+	assert_int_equal(run(list, &out), 0);
+	assert_true(json_object_object_get_ex(out, "SynchronizationAspects", &arr));
+	assert_int_equal(json_object_array_length(arr), 0);
+	json_object_put(out);
+	assert_int_equal(run(del, NULL), 5);
+	err_clear();
 }
 
 static void test_table_lines(void **state)
@@ -532,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_job_derive),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_pools),
+		cmocka_unit_test(test_aspects),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

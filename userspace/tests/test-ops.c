@@ -63,7 +63,14 @@ static const struct pre_case cases[] = {
 	{ 6, OP_RETURN_TO_POOL, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_FAILOVER, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_REVERSE_ROLES, CS_FRACTURED, false, 1 },
-	{ 6, OP_DISSOLVE, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_DISSOLVE, CS_SYNCHRONIZED, false, 0 },
+	{ 6, OP_DISSOLVE, CS_SPLIT, false, 0 },
+	{ 6, OP_DISSOLVE, CS_FRACTURED, false, 0 },
+	{ 6, OP_DISSOLVE, CS_UNSYNCHRONIZED, false, 5 },
+	{ 6, OP_DISSOLVE, CS_INACTIVE, false, 5 },
+	{ 6, OP_FAILBACK, CS_FAILEDOVER, false, 1 },
+	{ 6, OP_UNPREPARE, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_REVERSE_ROLES, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_PREPARE, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_RESET_TO_ADAPTIVE, CS_SYNCHRONIZED, false, 1 },
 	/* snapshot */
@@ -75,6 +82,8 @@ static const struct pre_case cases[] = {
 	{ 7, OP_RESYNC, CS_SYNCHRONIZED, false, 0 },
 	{ 7, OP_RESYNC, CS_BROKEN, false, 5 },
 	{ 7, OP_DETACH, CS_SYNCHRONIZED, false, 1 },
+	{ 7, OP_DISSOLVE, CS_SYNCHRONIZED, false, 1 },
+	{ 7, OP_FAILOVER, CS_SYNCHRONIZED, false, 1 },
 	{ 7, OP_SUSPEND, CS_SYNCHRONIZED, false, 1 },
 	{ 7, OP_ACTIVATE, CS_INITIALIZED, false, 0 },
 	{ 7, OP_ACTIVATE, CS_INACTIVE, false, 0 },
@@ -86,6 +95,10 @@ static const struct pre_case cases[] = {
 	/* clone */
 	{ 8, OP_DETACH, CS_UNSYNCHRONIZED, false, 5 },
 	{ 8, OP_DETACH, CS_SYNCHRONIZED, false, 0 },
+	{ 8, OP_DISSOLVE, CS_SYNCHRONIZED, false, 0 },
+	{ 8, OP_DISSOLVE, CS_UNSYNCHRONIZED, false, 5 },
+	{ 8, OP_PREPARE, CS_SYNCHRONIZED, false, 1 },
+	{ 8, OP_REVERSE_ROLES, CS_SYNCHRONIZED, false, 1 },
 	{ 8, OP_SUSPEND, CS_UNSYNCHRONIZED, false, 0 },
 	{ 8, OP_SUSPEND, CS_SYNCHRONIZED, false, 0 },
 	{ 8, OP_SUSPEND, CS_SUSPENDED, false, 5 },
@@ -250,6 +263,64 @@ static void test_deactivate_activate(void **state)
 	assert_false(caps_list_has(caps_for(ST_CLONE)->modify_wait, 8, CS_SPLIT));
 }
 
+/* Legacy ModifySynchronization (smi-s.md 2.2) onto ModifyReplicaSynchronization. */
+static void test_legacy_map(void **state)
+{
+	static const struct { uint32_t legacy, cs, op; } m[] = {
+		{ 2, CS_SYNCHRONIZED, OP_DETACH },
+		{ 3, CS_SYNCHRONIZED, OP_FRACTURE },
+		{ 4, CS_FRACTURED, OP_RESYNC },
+		{ 5, CS_SPLIT, OP_RESTORE },
+		{ 6, CS_SYNCHRONIZED, OP_PREPARE },
+		{ 7, CS_SYNCHRONIZED, OP_UNPREPARE },
+		{ 8, CS_SYNCHRONIZED, OP_SUSPEND },
+		{ 9, CS_SUSPENDED, OP_RESUME },
+		{ 10, CS_SYNCHRONIZED, OP_RESET_TO_SYNC },
+		{ 11, CS_SYNCHRONIZED, OP_RESET_TO_ASYNC },
+		{ 12, CS_INITIALIZED, OP_ACTIVATE },
+		{ 12, CS_INACTIVE, OP_ACTIVATE },
+		{ 12, CS_SUSPENDED, OP_RESUME },
+		{ 13, CS_UNSYNCHRONIZED, OP_SUSPEND },
+	};
+	uint32_t op, v;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		op = 0;
+		assert_int_equal(legacy_op_translate(m[i].legacy, m[i].cs, &op), 0);
+		assert_int_equal(op, m[i].op);
+		assert_non_null(cim_name(&cim_legacy_operation, m[i].legacy));
+		assert_non_null(cim_name(&cim_operation, op));
+	}
+	assert_int_equal(legacy_op_translate(0, CS_SYNCHRONIZED, &op), -1);
+	assert_int_equal(legacy_op_translate(1, CS_SYNCHRONIZED, &op), -1);
+	assert_int_equal(legacy_op_translate(14, CS_SYNCHRONIZED, &op), -1);
+	/* names, in either spelling */
+	assert_int_equal(cim_parse(&cim_legacy_operation, "Start Copy", &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(cim_parse(&cim_legacy_operation, "unquiesce", &v), 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(cim_parse(&cim_legacy_operation, "resync", &v), 0);
+	assert_int_equal(v, 4);
+	assert_int_equal(cim_parse(&cim_legacy_operation, "13", &v), 0);
+	assert_int_not_equal(cim_parse(&cim_legacy_operation, "split", &v), 0);
+	assert_int_not_equal(cim_parse(&cim_legacy_operation, "14", &v), 0);
+	/* what the translated operations do on a mirror in a given state */
+	{
+		const struct op_rule *r = NULL;
+
+		assert_int_equal(caps_check_op(ST_MIRROR, OP_PREPARE, CS_SYNCHRONIZED, false, &r), 1);
+		legacy_op_translate(8, CS_SYNCHRONIZED, &op);
+		assert_int_equal(caps_check_op(ST_MIRROR, op, CS_SYNCHRONIZED, false, &r), 0);
+		assert_string_equal(r->message, "pause");
+		legacy_op_translate(12, CS_INITIALIZED, &op);
+		assert_int_equal(caps_check_op(ST_CLONE, op, CS_INITIALIZED, false, &r), 0);
+		assert_string_equal(r->message, "start");
+		err_clear();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_table_consistent),
 		cmocka_unit_test(test_messages_documented),
 		cmocka_unit_test(test_deactivate_activate),
+		cmocka_unit_test(test_legacy_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
