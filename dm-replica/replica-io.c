@@ -128,13 +128,21 @@ bool __replica_copy_allowed(struct replica *rep)
 	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
 }
 
+/* The lag's age runs from the moment it last left zero. */
+static void __lag_changed(struct replica *rep)
+{
+	if (!__replica_lag_regions(rep))
+		rep->lag_since_ns = 0;
+	else if (!rep->lag_since_ns)
+		rep->lag_since_ns = ktime_get_ns();
+}
+
 void __replica_set_nosync(struct replica *rep, u64 region)
 {
 	if (__test_and_set_bit(region, rep->nosync_map))
 		return;
 	rep->nosync_count++;
-	if (!rep->lag_since_ns)
-		rep->lag_since_ns = ktime_get_ns();
+	__lag_changed(rep);
 }
 
 void __replica_clear_nosync(struct replica *rep, u64 region)
@@ -142,8 +150,7 @@ void __replica_clear_nosync(struct replica *rep, u64 region)
 	if (!__test_and_clear_bit(region, rep->nosync_map))
 		return;
 	rep->nosync_count--;
-	if (!rep->nosync_count)
-		rep->lag_since_ns = 0;
+	__lag_changed(rep);
 }
 
 u64 replica_lag_ms(struct replica *rep)
@@ -162,9 +169,146 @@ static bool __lag_bound_reached(struct replica *rep)
 	    !__replica_copy_allowed(rep))
 		return false;
 	if (rep->tun.max_lag_regions &&
-	    rep->nosync_count >= rep->tun.max_lag_regions)
+	    __replica_lag_regions(rep) >= rep->tun.max_lag_regions)
 		return true;
 	return rep->tun.max_lag_ms && replica_lag_ms(rep) >= rep->tun.max_lag_ms;
+}
+
+/* ---- Async write-behind ---- */
+
+/*
+ * An async mirror copies the host data of a write to a region that is in
+ * sync and sends it to the target while the source write runs; the host
+ * write completes with the source.  The region's entry stays (pending)
+ * until the target has the data, so its mark cannot be cleared and no
+ * background copy can race it; a second write to the region meanwhile is
+ * not written behind (the two could land out of order) but marks the
+ * region for a background copy, as does any write beyond the memory cap.
+ */
+struct behind_io {
+	struct replica *rep;
+	u64 region;
+	unsigned int bytes;
+	struct bio bio;
+};
+
+unsigned int replica_behind_front_pad(void)
+{
+	return offsetof(struct behind_io, bio);
+}
+
+/* Checked under the lock: the last write-behind's endio has let go. */
+bool replica_behind_drained(struct replica *rep)
+{
+	bool drained;
+
+	spin_lock_irq(&rep->lock);
+	drained = !rep->behind_inflight;
+	spin_unlock_irq(&rep->lock);
+	return drained;
+}
+
+static bool __may_write_behind(struct replica *rep, struct region_entry *e,
+			       struct bio *bio)
+{
+	unsigned int size = bio->bi_iter.bi_size;
+
+	return rep->mode == REPLICA_MODE_ASYNC && !rep->restoring &&
+	       bio_op(bio) == REQ_OP_WRITE && size &&
+	       size <= BIO_MAX_VECS * PAGE_SIZE && !e->behind &&
+	       !test_bit(e->region, rep->nosync_map) &&
+	       rep->behind_bytes + size <= REPLICA_BEHIND_MAX_BYTES &&
+	       __replica_copy_allowed(rep);
+}
+
+static void __account_behind(struct replica *rep, struct region_entry *e,
+			     unsigned int bytes, bool start)
+{
+	if (start) {
+		e->pending++;
+		if (!e->behind++)
+			rep->behind_regions++;
+		rep->behind_inflight++;
+		rep->behind_bytes += bytes;
+		__lag_changed(rep);
+		return;
+	}
+	e->pending--;
+	if (!--e->behind)
+		rep->behind_regions--;
+	rep->behind_inflight--;
+	rep->behind_bytes -= bytes;
+	__lag_changed(rep);
+	__replica_put_entry(rep, e);
+	if (!rep->behind_inflight)
+		wake_up_all(&rep->copy_wait);
+}
+
+static void behind_endio(struct bio *bio)
+{
+	struct behind_io *b = container_of(bio, struct behind_io, bio);
+	struct replica *rep = b->rep;
+	blk_status_t status = bio->bi_status;
+	u64 region = b->region;
+	unsigned int bytes = b->bytes;
+	struct region_entry *e;
+	unsigned long flags;
+
+	/* Free before letting go: a suspend may free rep right after. */
+	bio_free_pages(bio);
+	bio_put(bio);
+
+	spin_lock_irqsave(&rep->lock, flags);
+	if (status) {
+		__replica_set_nosync(rep, region);
+		if (rep->target_health == HEALTH_ALIVE) {
+			DMERR_LIMIT("target write error %d: relationship broken",
+				    blk_status_to_errno(status));
+			rep->target_health = HEALTH_WRITE_ERROR;
+			__replica_set_state(rep, REPLICA_CS_BROKEN);
+			replica_wake_worker(rep);
+		}
+	}
+	e = __replica_find_entry(rep, region);
+	if (!WARN_ON_ONCE(!e))
+		__account_behind(rep, e, bytes, false);
+	spin_unlock_irqrestore(&rep->lock, flags);
+}
+
+/* A target bio carrying a copy of the host bio's data, or NULL. */
+static struct bio *alloc_behind(struct replica *rep, struct bio *bio,
+				u64 region, gfp_t gfp)
+{
+	unsigned int size = bio->bi_iter.bi_size;
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE), i;
+	struct behind_io *b;
+	struct bio *clone;
+
+	clone = bio_alloc_bioset(rep->target_bdev, nr, REQ_OP_WRITE, gfp,
+				 &rep->behind_bs);
+	if (!clone)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		unsigned int len = min_t(unsigned int, size - i * PAGE_SIZE,
+					 PAGE_SIZE);
+		struct page *page = alloc_page(gfp | __GFP_NOWARN);
+
+		if (!page || !bio_add_page(clone, page, len, 0)) {
+			if (page)
+				__free_page(page);
+			bio_free_pages(clone);
+			bio_put(clone);
+			return NULL;
+		}
+	}
+	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
+	bio_copy_data(clone, bio);
+	b = container_of(clone, struct behind_io, bio);
+	b->rep = rep;
+	b->region = region;
+	b->bytes = size;
+	clone->bi_end_io = behind_endio;
+	return clone;
 }
 
 /* ---- Write path ---- */
@@ -190,7 +334,8 @@ static void complete_write(struct replica_io *io, struct bio *bio)
 	}
 	if (io->tracked) {
 		/* The legs may now differ in this region. */
-		if (io->target_status || (io->source_status && io->to_target))
+		if (io->target_status ||
+		    (io->source_status && (io->to_target || io->behind)))
 			__replica_set_nosync(rep, io->region);
 		e = __replica_find_entry(rep, io->region);
 		if (!WARN_ON_ONCE(!e)) {
@@ -325,10 +470,13 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 
 	io->to_target = __target_receives_writes(rep) &&
 			!test_bit(region, rep->nosync_map);
-	if (!io->to_target)
+	io->behind = !io->to_target && __may_write_behind(rep, e, bio);
+	if (!io->to_target && !io->behind)
 		__replica_set_nosync(rep, region);
 	io->tracked = true;
 	e->pending++;
+	if (io->behind)
+		__account_behind(rep, e, bio->bi_iter.bi_size, true);
 	return WRITE_ISSUE;
 }
 
@@ -348,6 +496,7 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 	io->region = sector_to_region(rep, bio->bi_iter.bi_sector);
 	io->tracked = false;
 	io->to_target = false;
+	io->behind = false;
 
 	spin_lock_irqsave(&rep->lock, flags);
 	rep->last_user_io = jiffies;
@@ -381,6 +530,20 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 			spin_unlock_irqrestore(&rep->lock, flags);
 			replica_wake_worker(rep);
 			return DM_MAPIO_SUBMITTED;
+		}
+	}
+	if (io->behind) {
+		clone = alloc_behind(rep, bio, io->region, gfp);
+		if (!clone) {
+			/* No memory: the background copy brings it over. */
+			spin_lock_irqsave(&rep->lock, flags);
+			__replica_set_nosync(rep, io->region);
+			__account_behind(rep, __replica_find_entry(rep, io->region),
+					 bio->bi_iter.bi_size, false);
+			spin_unlock_irqrestore(&rep->lock, flags);
+		} else {
+			submit_bio_noacct(clone);
+			clone = NULL;
 		}
 	}
 	issue_to_legs(rep, bio, clone, !can_sleep);

@@ -21,6 +21,8 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 		   struct bio_list *release);
 void replica_raise_event(struct replica *rep);
 void replica_wake_worker(struct replica *rep);
+unsigned int replica_behind_front_pad(void);
+bool replica_behind_drained(struct replica *rep);
 u64 replica_lag_ms(struct replica *rep);
 
 void __replica_set_state(struct replica *rep, u32 state);

@@ -474,6 +474,7 @@ static void replica_free(struct replica *rep)
 	replica_md_close(&rep->md);
 	free_state(rep);
 	bioset_exit(&rep->bs);
+	bioset_exit(&rep->behind_bs);
 	kfree(rep);
 }
 
@@ -528,6 +529,9 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	rep->tun = dev->view ? default_tunables : dev->tun;
 
 	r = bioset_init(&rep->bs, BIO_POOL_SIZE, 0, 0);
+	if (!r)
+		r = bioset_init(&rep->behind_bs, BIO_POOL_SIZE,
+				replica_behind_front_pad(), BIOSET_NEED_BVECS);
 	if (r) {
 		ti->error = "Cannot create bioset";
 		goto bad;
@@ -748,6 +752,8 @@ static void replica_postsuspend(struct dm_target *ti)
 	spin_unlock_irq(&rep->lock);
 	if (last)
 		cancel_delayed_work_sync(&rep->waker);
+	/* Write-behinds hold their regions' marks; let them land first. */
+	wait_event(rep->copy_wait, replica_behind_drained(rep));
 	/* With nothing resumed, every idle mark can go: a clean stop. */
 	replica_commit(rep, last, last, NULL);
 }
@@ -795,7 +801,8 @@ static const char *progress_name(struct replica *rep)
 			return "synchronizing";
 		return "resyncing";
 	case REPLICA_CS_SYNCHRONIZED:
-		if (rep->sync_type == REPLICA_SYNC_MIRROR && rep->nosync_count)
+		if (rep->sync_type == REPLICA_SYNC_MIRROR &&
+		    __replica_lag_regions(rep))
 			return "synchronizing";
 		return "completed";
 	}
@@ -881,7 +888,7 @@ static void replica_status(struct dm_target *ti, status_type_t type,
 		mode = rep->mode;
 		lag = mode == REPLICA_MODE_ASYNC &&
 		      rep->sync_type == REPLICA_SYNC_MIRROR ?
-		      rep->nosync_count : 0;
+		      __replica_lag_regions(rep) : 0;
 		state = rep->copy_state;
 		src = rep->source_health;
 		tgt = rep->target_health;

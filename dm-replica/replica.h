@@ -19,6 +19,13 @@
 
 #define REPLICA_HASH_BITS	10
 
+/*
+ * Async mirror: host data copied for the target (write-behind) at most,
+ * per relationship.  Beyond it, writes fall back to marking the region
+ * for a background copy.
+ */
+#define REPLICA_BEHIND_MAX_BYTES	(8U << 20)
+
 /* Leg health, shown as one character each in the status. */
 enum replica_health {
 	HEALTH_ALIVE = 'A',
@@ -59,6 +66,7 @@ struct region_entry {
 	struct list_head list;		/* on copy/commit waiting lists */
 	u64 region;
 	unsigned int pending;		/* writes in flight */
+	unsigned int behind;		/* of which write-behinds (async) */
 	u64 mark_seq;			/* commit that makes its bit durable */
 	struct replica *rep;		/* for the kcopyd callback */
 	bool copying;
@@ -163,7 +171,13 @@ struct replica {
 	struct hlist_head slots[1 << REPLICA_HASH_BITS];
 	u64 copy_errors;
 
+	/* Async write-behind: copies of host data in flight to the target. */
+	unsigned int behind_inflight;
+	unsigned int behind_bytes;
+	u64 behind_regions;		/* regions with one in flight */
+
 	struct bio_set bs;
+	struct bio_set behind_bs;	/* write-behind bios with their pages */
 	struct workqueue_struct *wq;
 	struct work_struct worker;
 	struct delayed_work waker;
@@ -203,6 +217,7 @@ struct replica_io {
 	void *saved_private;
 	bool to_target;
 	bool tracked;			/* counted in an entry's pending */
+	bool behind;			/* async: data also written behind */
 	sector_t target_sector;		/* view: where the region is stored */
 	bool view;			/* issued by the view device */
 };
@@ -215,6 +230,12 @@ static inline sector_t region_to_sector(struct replica *rep, u64 region)
 static inline u64 sector_to_region(struct replica *rep, sector_t sector)
 {
 	return sector >> rep->region_shift;
+}
+
+/* Regions whose latest data the target may not hold yet (async lag). */
+static inline u64 __replica_lag_regions(struct replica *rep)
+{
+	return rep->nosync_count + rep->behind_regions;
 }
 
 const char *replica_copy_state_name(u32 state);

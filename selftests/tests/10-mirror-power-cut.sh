@@ -23,7 +23,7 @@ for i in 0 1 2; do
 	dm_create "${names[i]}" "0 $SZ flakey ${RAMDISKS[i]} 0 180 0"
 done
 META=/dev/mapper/fmeta SRC=/dev/mapper/fsrc TGT=/dev/mapper/ftgt
-TABLE="0 $SZ replica mirror sync $META $SRC $TGT $RS 1 nosync"
+TABLE="0 $SZ replica mirror ${MIRROR_MODE:-sync} $META $SRC $TGT $RS 1 nosync"
 DEV=/dev/mapper/m1
 
 dm_create m1 "$TABLE"
