@@ -46,7 +46,10 @@ void cli_usage(FILE *f)
 "  delete-synchronization-aspect --settings-state ID\n"
 "  get-replication-relationships [--sync-type T] [--mode M] [--copy-state S]\n"
 "        [--element DEV|NAME]\n"
-"  job show|wait|list [JOB] [--timeout SECONDS]\n"
+"  job show|wait|list|delete [JOB] [--timeout SECONDS]\n"
+"  job cleanup [--older-than SECONDS | --all]   remove finished jobs; they\n"
+"        also go by themselves $REPLICACTL_JOB_RETENTION seconds (default 300)\n"
+"        after they finished (checked by job list/cleanup and new jobs)\n"
 "  capabilities [--sync-type T]\n"
 "  assemble (alias activate) [DEV...]   bring relationships back after a reboot\n"
 "  export --synchronization ID [--view] [--read-only] [--fabric loop|iscsi]\n"
@@ -127,6 +130,8 @@ static const struct optdef aspect_opts[] = {
 
 static const struct optdef job_opts[] = {
 	{ "timeout", O_TIMEOUT, true },
+	{ "olderthan", O_OLDER_THAN, true },
+	{ "all", O_ALL, false },
 	{ NULL, O_NONE, false },
 };
 
@@ -449,7 +454,38 @@ static int cmd_job(int argc, char **argv, struct json_object *out)
 	if ((rc = timeout_opt(&p, &has_t, &t)))
 		return rc;
 	if (p.npos < 1)
-		return rfail(RV_INVALID_PARAM, "job: expected show, wait or list");
+		return rfail(RV_INVALID_PARAM, "job: expected show, wait, list, delete or cleanup");
+	if ((p.set[O_OLDER_THAN] || p.set[O_ALL]) && strcmp(p.pos[0], "cleanup"))
+		return rfail(RV_INVALID_PARAM, "%s: only for job cleanup",
+			    p.set[O_ALL] ? "All" : "OlderThan");
+	if (!strcmp(p.pos[0], "cleanup")) {
+		struct json_object *arr;
+		uint64_t older = (uint64_t)job_retention_s();
+
+		if (p.npos > 1)
+			return rfail(RV_INVALID_PARAM, "job cleanup: unexpected argument");
+		if (has_t)
+			return rfail(RV_INVALID_PARAM, "Timeout: only for job wait");
+		if (p.set[O_OLDER_THAN] && p.set[O_ALL])
+			return rfail(RV_INVALID_PARAM, "OlderThan: not with --all");
+		if (p.set[O_OLDER_THAN] &&
+		    (parse_u64(p.val[O_OLDER_THAN], &older) || older > 366ull * 24 * 3600))
+			return rfail(RV_INVALID_PARAM, "OlderThan: '%s' is not a number of seconds",
+				    p.val[O_OLDER_THAN]);
+		if (p.set[O_ALL])
+			older = 0;
+		arr = json_object_new_array();
+		job_gc((int64_t)older, arr);
+		json_object_object_add(out, "RemovedJobs", arr);
+		return RV_OK;
+	}
+	if (!strcmp(p.pos[0], "delete")) {
+		if (p.npos != 2)
+			return rfail(RV_INVALID_PARAM, "Job: exactly one job id expected");
+		if (has_t)
+			return rfail(RV_INVALID_PARAM, "Timeout: only for job wait");
+		return job_delete(p.pos[1]);
+	}
 	if (!strcmp(p.pos[0], "list")) {
 		struct json_object *arr = json_object_new_array();
 
@@ -457,12 +493,19 @@ static int cmd_job(int argc, char **argv, struct json_object *out)
 			json_object_put(arr);
 			return rfail(RV_INVALID_PARAM, "job list: unexpected argument");
 		}
+		if (has_t) {
+			json_object_put(arr);
+			return rfail(RV_INVALID_PARAM, "Timeout: only for job wait");
+		}
+		job_gc(job_retention_s(), NULL);
+		err_clear();
 		state_each("jobs", job_list_one, arr);
 		json_object_object_add(out, "Jobs", arr);
 		return RV_OK;
 	}
 	if (strcmp(p.pos[0], "show") && strcmp(p.pos[0], "wait"))
-		return rfail(RV_INVALID_PARAM, "job: '%s' is not show, wait or list", p.pos[0]);
+		return rfail(RV_INVALID_PARAM, "job: '%s' is not show, wait, list, delete or cleanup",
+			    p.pos[0]);
 	if (p.npos != 2)
 		return rfail(RV_INVALID_PARAM, "Job: exactly one job id expected");
 	if (has_t && strcmp(p.pos[0], "wait"))

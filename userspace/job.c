@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int job_create(const char *method, const char *sync_id, uint32_t wait_for,
@@ -22,10 +23,79 @@ int job_create(const char *method, const char *sync_id, uint32_t wait_for,
 	j.wait_for = wait_for;
 	j.operation = operation;
 	j.submitted = now_s();
+	/* old finished jobs go first (best effort) */
+	job_gc(job_retention_s(), NULL);
+	err_clear();
 	if (job_save(&j))
 		return RV_FAILED;
 	memcpy(id, j.id, 37);
 	return 0;
+}
+
+int64_t job_retention_s(void)
+{
+	const char *e = getenv("REPLICACTL_JOB_RETENTION");
+	uint64_t v;
+
+	if (e && !parse_u64(e, &v) && v <= 366ull * 24 * 3600)
+		return (int64_t)v;
+	return JOB_RETENTION_DEFAULT;
+}
+
+struct gc_ctx {
+	int64_t older_than, now;
+	struct json_object *removed;
+	int n;
+};
+
+static int gc_one(const char *id, struct json_object *o, void *arg)
+{
+	struct gc_ctx *c = arg;
+	struct job j;
+
+	(void)o;
+	if (job_load(id, &j)) {
+		err_clear();
+		return 0;
+	}
+	if (!j.finished)
+		job_evaluate(&j);
+	if (!j.finished || c->now - j.finished < c->older_than)
+		return 0;
+	if (state_del("jobs", j.id) == 0) {
+		char iid[96];
+
+		c->n++;
+		snprintf(iid, sizeof(iid), JOB_ID_PREFIX "%s", j.id);
+		if (c->removed)
+			json_object_array_add(c->removed, json_object_new_string(iid));
+	}
+	err_clear();
+	return 0;
+}
+
+int job_gc(int64_t older_than_s, struct json_object *removed)
+{
+	struct gc_ctx c = { older_than_s, now_s(), removed, 0 };
+
+	state_each("jobs", gc_one, &c);
+	return c.n;
+}
+
+int job_delete(const char *key)
+{
+	struct job j;
+	int rc = job_load(key, &j);
+
+	if (rc)
+		return rc;
+	job_evaluate(&j);
+	if (!j.finished)
+		return rfail(RV_IN_USE, "Job: %s is still running (JobState %s)", key,
+			    cim_name_or(&cim_job_state, j.job_state));
+	if (state_del("jobs", j.id))
+		return RV_FAILED;
+	return RV_OK;
 }
 
 int job_save(const struct job *j)
@@ -185,7 +255,20 @@ struct json_object *job_to_cim(const struct job *j)
 		iso_time(j->finished, t, sizeof(t));
 		jset_str(o, "TimeOfLastStateChange", t);
 	}
-	jset_bool(o, "DeleteOnCompletion", false);
+	/* finished jobs are removed after TimeBeforeRemoval (job_gc) */
+	jset_bool(o, "DeleteOnCompletion", true);
+	{
+		int64_t r = job_retention_s();
+
+		snprintf(t, sizeof(t), "%08lld%02lld%02lld%02lld.000000:000",
+			 (long long)(r / 86400), (long long)(r / 3600 % 24),
+			 (long long)(r / 60 % 60), (long long)(r % 60));
+		jset_str(o, "TimeBeforeRemoval", t);
+		if (j->finished) {
+			iso_time(j->finished + r, t, sizeof(t));
+			jset_str(o, "WhenRemoved", t);
+		}
+	}
 	json_object_object_add(o, "Synchronization", ref_sync(j->sync_id));
 	jset_enum(o, "WaitForCopyState", &cim_copy_state, j->wait_for);
 	if (j->operation)

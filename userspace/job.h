@@ -47,4 +47,19 @@ struct json_object *job_to_cim(const struct job *j);
 /* Block until the job is terminal: 0 (Completed), 4 (Exception), 3. */
 int job_wait(struct job *j, int64_t timeout_ms);
 
+/*
+ * Cleanup.  A finished job (Completed or Exception) is removed
+ * job_retention_s() seconds after it finished: $REPLICACTL_JOB_RETENTION,
+ * default 300 (CIM_ConcreteJob's default TimeBeforeRemoval, 5 minutes).
+ * job_gc() is run by `job list`, `job cleanup` and whenever a new job is
+ * made; it evaluates unfinished jobs first (a job whose state was reached
+ * finishes then) and never removes a running one.  removed: array for the
+ * ids removed, or NULL.  Returns how many were removed.
+ */
+#define JOB_RETENTION_DEFAULT 300
+int64_t job_retention_s(void);
+int job_gc(int64_t older_than_s, struct json_object *removed);
+/* `job delete`: 0, 5 (no such job) or 6 (still running). */
+int job_delete(const char *key);
+
 #endif

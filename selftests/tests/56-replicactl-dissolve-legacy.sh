@@ -4,7 +4,8 @@
 # (get-synchronization-aspects) with the point in time; the legacy
 # ModifySynchronization operations (modify-synchronization, 2..13) run as
 # their ModifyReplicaSynchronization translations; Prepare, Reverse Roles,
-# Failover answer 1.
+# Failover answer 1.  Finished jobs: job delete, and gone after
+# REPLICACTL_JOB_RETENTION.
 # timeout: 400
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/replicactl-lib.sh"
@@ -87,4 +88,35 @@ expect_rv 1 modify-replica-synchronization --operation dissolve --synchronizatio
 expect_rv 1 modify-synchronization --operation quiesce --synchronization s
 expect_rv 1 modify-synchronization --operation detach --synchronization s
 expect_rv 0 modify-replica-synchronization --operation return-to-pool --synchronization s
+
+# ---- job cleanup: a finished job stays for REPLICACTL_JOB_RETENTION ----
+SRC2=$(ramdisk 64M)
+dd if=/dev/urandom of="$SRC2" bs=1M count=64 oflag=direct status=none
+rctl create-element-replica --sync-type clone --source-element "$SRC2" \
+	--target-pool "$POOL" --element-name j --wait-for-copy-state synchronized
+assert_match "$(rv)" '^(0|4096)$' "clone create"
+if [[ $(rv) == 4096 ]]; then
+	JOB=$(job_of)
+	rctl job delete "$JOB"	# still running: 6 In Use; finished: 0
+	assert_match "$(rv)" '^(0|6)$' "job delete"
+	if [[ $(rv) == 6 ]]; then
+		expect_rv 0 job wait "$JOB" --timeout 180
+		rctl job list
+		assert_match "$OUT" "$JOB" "a finished job is listed until its retention ends"
+		expect_rv 0 job delete "$JOB"
+	fi
+	expect_rv 5 job show "$JOB"
+else
+	log "the clone hydrated at once: no job to clean up"
+fi
+rctl modify-replica-synchronization --operation resync --synchronization j \
+	--wait-for-copy-state synchronized --force
+if [[ $(rv) == 4096 ]]; then
+	JOB=$(job_of)
+	expect_rv 0 job wait "$JOB" --timeout 180
+	REPLICACTL_JOB_RETENTION=0 expect_rv 0 job list
+	assert_eq "$(job_of)" "" "retention 0: finished jobs are gone"
+	expect_rv 5 job show "$JOB"
+fi
+expect_rv 0 modify-replica-synchronization --operation return-to-pool --synchronization j
 log "dissolve/legacy: ok"

@@ -159,6 +159,15 @@ static const struct bad bad[] = {
 	{ A("job", "show", "a", "b"), 5, "Job" },
 	{ A("job", "show", "a", "--timeout", "3"), 5, "Timeout" },
 	{ A("job", "wait", "a", "--timeout", "x"), 5, "Timeout" },
+	{ A("job", "cleanup", "--older-than", "x"), 5, "OlderThan" },
+	{ A("job", "cleanup", "--older-than", "5", "--all"), 5, "OlderThan" },
+	{ A("job", "cleanup", "extra"), 5, "cleanup" },
+	{ A("job", "cleanup", "--timeout", "3"), 5, "Timeout" },
+	{ A("job", "list", "--all"), 5, "All" },
+	{ A("job", "show", "x", "--older-than", "3"), 5, "OlderThan" },
+	{ A("job", "delete"), 5, "Job" },
+	{ A("job", "delete", "nosuch"), 5, "Job" },
+	{ A("job", "delete", "../x"), 5, "Job" },
 	{ A("capabilities", "--sync-type", "bogus"), 5, "SyncType" },
 	{ A("bogus"), 5, "bogus" },
 	{ A("--state-dir", "relative/dir", "list"), 5, "--state-dir" },
@@ -341,6 +350,68 @@ static void test_aspects(void **state)
 	assert_int_equal(json_object_array_length(arr), 0);
 	json_object_put(out);
 	assert_int_equal(run(del, NULL), 5);
+	err_clear();
+}
+
+/* Finished jobs go after the retention time, or by job delete / cleanup. */
+static void test_job_cleanup(void **state)
+{
+	char id1[40], id2[40], id3[40];
+	const char *cleanup[] = { "job", "cleanup", NULL };
+	const char *all[] = { "job", "cleanup", "--all", NULL };
+	const char *del1[] = { "job", "delete", id1, NULL };
+	struct json_object *out, *arr;
+	struct job j;
+
+	(void)state;
+	unsetenv("REPLICACTL_JOB_RETENTION");
+	assert_int_equal(job_retention_s(), 300);
+	setenv("REPLICACTL_JOB_RETENTION", "10", 1);
+	assert_int_equal(job_retention_s(), 10);
+	setenv("REPLICACTL_JOB_RETENTION", "ten", 1);
+	assert_int_equal(job_retention_s(), 300);
+	unsetenv("REPLICACTL_JOB_RETENTION");
+
+	/* clean slate */
+	assert_int_equal(run(all, NULL), 0);
+	assert_int_equal(job_create("CreateElementReplica", "nosuch-1", CS_SYNCHRONIZED, 0, id1), 0);
+	assert_int_equal(job_create("CreateElementReplica", "nosuch-2", CS_SYNCHRONIZED, 0, id2), 0);
+	/* id2 finished long ago */
+	assert_int_equal(job_load(id2, &j), 0);
+	j.finished = now_s() - 1000;
+	j.job_state = JS_COMPLETED;
+	assert_int_equal(job_save(&j), 0);
+	assert_int_equal(run(cleanup, &out), 0);
+	assert_true(json_object_object_get_ex(out, "RemovedJobs", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(arr, 0)), id2));
+	json_object_put(out);
+	assert_int_equal(job_load(id2, &j), 5);
+	/* id1 was evaluated (its relationship is gone: Exception) and is kept */
+	assert_int_equal(job_load(id1, &j), 0);
+	assert_true(j.finished > 0);
+	assert_int_equal(j.job_state, JS_EXCEPTION);
+	/* job_to_cim tells when it goes */
+	job_derive(&j, true, true, NULL);
+	{
+		struct json_object *c = job_to_cim(&j);
+
+		assert_true(jget_bool(c, "DeleteOnCompletion"));
+		assert_string_equal(jget_str(c, "TimeBeforeRemoval"), "00000000000500.000000:000");
+		assert_non_null(jget_str(c, "WhenRemoved"));
+		json_object_put(c);
+	}
+	/* explicit delete */
+	assert_int_equal(run(del1, NULL), 0);
+	assert_int_equal(run(del1, NULL), 5);
+	/* --all removes every finished job, now */
+	assert_int_equal(job_create("ModifyReplicaSynchronization", "nosuch-3", CS_SPLIT, OP_SPLIT,
+				    id3), 0);
+	assert_int_equal(run(all, &out), 0);
+	assert_true(json_object_object_get_ex(out, "RemovedJobs", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	json_object_put(out);
+	assert_int_equal(job_load(id3, &j), 5);
 	err_clear();
 }
 
@@ -613,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_table_lines),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_job_derive),
+		cmocka_unit_test(test_job_cleanup),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_aspects),
