@@ -65,11 +65,11 @@ const unsigned int caps_sync_types_count =
  * sync type, operation, supported, precondition (CopyStates), action,
  * dm message, CopyState it heads for.  Operations not listed for a sync
  * type are Not Supported (1).  Never listed, because the module has no way
- * to do them: Failover, Failback, Prepare/Unprepare (no role swap or
- * re-initialisation of a live relationship: a reload naming the legs the
- * other way round is refused while the relationship is loaded), Reverse
- * Roles (same), Dissolve of a snapshot (its target is no volume of its own),
- * the group operations and Reset To Adaptive.  Rows with supported=false name what the
+ * to do them: Failover and Failback (no writable target while the
+ * relationship stays), Prepare/Unprepare (no re-initialisation of a loaded
+ * relationship), Reverse Roles of anything but a synchronized mirror over
+ * a plain source, Dissolve of a snapshot (its target is no volume of its
+ * own), the group operations and Reset To Adaptive.  Rows with supported=false name what the
  * kernel would need (dm-replica.rst documents no such message yet).
  */
 const struct op_rule caps_op_rules[] = {
@@ -82,6 +82,10 @@ const struct op_rule caps_op_rules[] = {
 	{ ST_MIRROR, OP_RESTORE, true, STOPPED, ACT_MESSAGE, "restore", CS_RESTORED },
 	{ ST_MIRROR, OP_DETACH, true, B(CS_SYNCHRONIZED) | STOPPED | B(CS_RESTORED),
 	  ACT_DETACH, NULL, 0 },
+	/* a reload through linear on the target and a full copy the other
+	 * way (the module refuses the legs swapped while it is loaded) */
+	{ ST_MIRROR, OP_REVERSE_ROLES, true, B(CS_SYNCHRONIZED), ACT_REVERSE_ROLES, NULL,
+	  CS_SYNCHRONIZED },
 	/* Detach that keeps a SynchronizationAspect record (state dir) */
 	{ ST_MIRROR, OP_DISSOLVE, true, B(CS_SYNCHRONIZED) | STOPPED | B(CS_RESTORED),
 	  ACT_DISSOLVE, NULL, 0 },

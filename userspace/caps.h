@@ -22,6 +22,7 @@ enum op_action {
 	ACT_DETACH,		/* drop the relationship, keep both elements */
 	ACT_RETURN_TO_POOL,	/* drop the relationship and free the target */
 	ACT_DISSOLVE,		/* as ACT_DETACH, keeping an aspect record */
+	ACT_REVERSE_ROLES,	/* mirror: source and target swap, full copy */
 };
 
 struct op_rule {

@@ -608,6 +608,9 @@ static int cmd_caps(int argc, char **argv, struct json_object *out)
 			json_object_array_add(feat, json_object_new_int(7));
 			json_object_array_add(feat, json_object_new_int(24));
 			json_object_array_add(feat, json_object_new_int(51));
+			/* 29 Reverse Roles requires Synchronized state (mirror) */
+			if (c->sync_type == ST_MIRROR)
+				json_object_array_add(feat, json_object_new_int(29));
 			json_object_object_add(t, "SupportedFeatures", feat);
 			jset_int(t, "SupportedMaximumTargetsPerSource", 1);
 			json_object_array_add(types, t);

@@ -680,6 +680,8 @@ static int merge_record(const char *id, struct json_object *o, void *arg)
 			scopy(live->real, sizeof(live->real), rec.real);
 		live->source = rec.source;
 	}
+	if (!rec.inplace)	/* after Reverse Roles the source may be the pool's */
+		scopy(live->source.alloc, sizeof(live->source.alloc), rec.source.alloc);
 	scopy(live->target.alloc, sizeof(live->target.alloc), rec.target.alloc);
 	scopy(live->meta.alloc, sizeof(live->meta.alloc), rec.meta.alloc);
 	if (!live->view[0])
@@ -1523,6 +1525,89 @@ out:
 }
 
 /*
+ * Reverse Roles of a synchronized mirror over a plain source.  The module
+ * refuses a reload that names the legs the other way round while the
+ * relationship is loaded (its registry holds the devices), so: suspend
+ * (flush) and check nothing is left to copy; load the front as linear on
+ * the old target (the same data: the new source) and resume, which
+ * unloads the relationship; clear the metadata; load the front as a mirror
+ * from the old target to the old source.  The fresh metadata copies every
+ * region, so the writes of the short linear window, which nothing
+ * tracked, reach the old source too.  Afterwards: Unsynchronized, then
+ * Synchronized.
+ */
+static int reverse_roles(struct rel *r)
+{
+	struct dmw_table lt = { 0 }, mt = { 0 };
+	uint64_t len = r->source.sectors;
+	struct rel_dev tmp;
+	bool nosync = r->nosync;
+	int rc = RV_FAILED;
+
+	if (r->inplace)
+		return rfail(RV_NOT_SUPPORTED,
+			    "Operation: Reverse Roles of a volume reloaded in place is not supported (its original table maps the old source)");
+	if (r->view[0])
+		return rfail(RV_NOT_SUPPORTED, "Operation: Reverse Roles needs a mirror");
+	if (make_table(&lt, len, "linear", linear_params(r->target.major, r->target.minor)))
+		return RV_FAILED;
+	if (dmw_suspend(r->front, false))
+		goto out;
+	if (rel_refresh(r) || r->props.copy_state != CS_SYNCHRONIZED ||
+	    r->status.in_sync < r->status.total || r->status.lag_regions || r->status.copying) {
+		dmw_resume(r->front);
+		rc = rfail(RV_INVALID_PARAM,
+			   "Operation: Reverse Roles needs a synchronized mirror with nothing left to copy (CopyState %s, %llu/%llu regions in sync, lag %llu)",
+			   cim_name_or(&cim_copy_state, r->props.copy_state),
+			   (unsigned long long)r->status.in_sync,
+			   (unsigned long long)r->status.total,
+			   (unsigned long long)r->status.lag_regions);
+		goto out;
+	}
+	if (dmw_load(r->front, &lt, false)) {
+		dmw_resume(r->front);
+		goto out;
+	}
+	if (dmw_resume(r->front)) {
+		dmw_clear(r->front);
+		dmw_resume(r->front);
+		goto out;
+	}
+	/* the front is linear on the old target now: re-make the mirror */
+	tmp = r->source;
+	r->source = r->target;
+	r->target = tmp;
+	r->source.sectors = len;	/* the relationship keeps its length */
+	r->nosync = false;
+	r->start_inactive = false;
+	r->stopped_at = 0;
+	r->kernel_uuid[0] = 0;
+	if (blkdev_zero_head(r->meta.path) ||
+	    make_table(&mt, len, "replica", rel_front_params(r, false)) ||
+	    dmw_suspend(r->front, false)) {
+		err_note(" (%s is linear on %s now, which holds the data; the relationship is gone)",
+			 r->front, r->source.path);
+		goto out;
+	}
+	if (dmw_load(r->front, &mt, false)) {
+		dmw_resume(r->front);
+		err_note(" (%s is linear on %s now, which holds the data; the relationship is gone)",
+			 r->front, r->source.path);
+		goto out;
+	}
+	if (dmw_resume(r->front))
+		goto out;
+	r->nosync = nosync;
+	rel_refresh(r);
+	read_kernel_uuid(r);
+	rc = rel_save(r) ? RV_FAILED : RV_OK;
+out:
+	dmw_table_free(&lt);
+	dmw_table_free(&mt);
+	return rc;
+}
+
+/*
  * Send an operation's message to the origin.  all_suspended: suspend the
  * view and the origin around it (a snapshot's new point in time).  The
  * kernel answers -EPERM when the copy state does not allow the message.
@@ -1624,12 +1709,16 @@ int rel_modify(const struct mrs_req *q, struct json_object *out)
 	switch (rule->action) {
 	case ACT_MESSAGE:
 	case ACT_RESYNC:
-	case ACT_NEW_PIT: {
+	case ACT_NEW_PIT:
+	case ACT_REVERSE_ROLES: {
 		const char *msg = rule->message;
 
 		if (rule->action == ACT_RESYNC && r->props.copy_state == CS_BROKEN)
 			msg = "clear_errors";
-		rc = send_op_message(r, msg, rule->action == ACT_NEW_PIT, q->force);
+		if (rule->action == ACT_REVERSE_ROLES)
+			rc = reverse_roles(r);
+		else
+			rc = send_op_message(r, msg, rule->action == ACT_NEW_PIT, q->force);
 		if (rc)
 			goto out;
 		if (q->op == OP_RESET_TO_SYNC || q->op == OP_RESET_TO_ASYNC) {
@@ -1967,6 +2056,7 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 	struct replica_sb sb;
 	u32 which;
 	bool meta_ok = false;
+	uint64_t sb_len = 0;
 	unsigned int i;
 	int rc;
 
@@ -1980,6 +2070,8 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 		sb_uuid_str(&sb, s, sizeof(s));
 		norm_uuid(s, n, sizeof(n));
 		meta_ok = !r->kernel_uuid[0] || !strcmp(n, r->kernel_uuid);
+		if (meta_ok)
+			sb_len = sb.source_sectors;
 	}
 	free(buf);
 	if (!meta_ok) {
@@ -1994,6 +2086,7 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 				r->meta.major = bd.major;
 				r->meta.minor = bd.minor;
 				meta_ok = true;
+				sb_len = f[i].sb.source_sectors;
 			}
 	}
 	if (!meta_ok)
@@ -2003,6 +2096,9 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 		if (r->kernel_uuid[0] && !strcmp(f[i].uuid, r->kernel_uuid))
 			f[i].used = true;
 	if ((rc = resolve_leg(&r->target, "TargetElement")))
+		return rc;
+	/* after Reverse Roles the source may be a pool allocation */
+	if (!r->inplace && r->source.alloc[0] && (rc = resolve_leg(&r->source, "SourceElement")))
 		return rc;
 	if ((rc = blkdev_resolve("SourceElement", r->source.path, &src)))
 		return RV_FAILED;
@@ -2017,6 +2113,9 @@ static int assemble_one(struct rel *r, struct found_sb *f, unsigned int nf)
 	r->source.major = src.major;
 	r->source.minor = src.minor;
 	r->source.sectors = src.sectors;
+	/* the relationship's length, which a larger source does not change */
+	if (!r->inplace && sb_len && sb_len <= src.sectors)
+		r->source.sectors = sb_len;
 	rc = build_devices(r, true, &orig, &u);
 	if (rc) {
 		undo_run(&u);

@@ -3,7 +3,7 @@
 # replicactl: Dissolve (9) keeps a SynchronizationAspect record
 # (get-synchronization-aspects) with the point in time; the legacy
 # ModifySynchronization operations (modify-synchronization, 2..13) run as
-# their ModifyReplicaSynchronization translations; Prepare, Reverse Roles,
+# their ModifyReplicaSynchronization translations; Prepare, Unprepare,
 # Failover answer 1.  Finished jobs: job delete, and gone after
 # REPLICACTL_JOB_RETENTION.
 # timeout: 400
@@ -38,7 +38,6 @@ rctl get-replication-relationships --element m
 assert_eq "$(jnum Mode)" 3 "legacy 11 -> Reset To Async"
 expect_rv 1 modify-synchronization --operation prepare --synchronization m
 expect_rv 1 modify-synchronization --operation unprepare --synchronization m
-expect_rv 1 modify-replica-synchronization --operation "Reverse Roles" --synchronization m
 expect_rv 1 modify-replica-synchronization --operation failover --synchronization m
 expect_rv 5 modify-synchronization --operation 14 --synchronization m
 

@@ -62,7 +62,8 @@ static const struct pre_case cases[] = {
 	{ 6, OP_DEACTIVATE, CS_BROKEN, true, 0 },
 	{ 6, OP_RETURN_TO_POOL, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_FAILOVER, CS_SYNCHRONIZED, false, 1 },
-	{ 6, OP_REVERSE_ROLES, CS_FRACTURED, false, 1 },
+	{ 6, OP_REVERSE_ROLES, CS_FRACTURED, false, 5 },
+	{ 6, OP_REVERSE_ROLES, CS_UNSYNCHRONIZED, false, 5 },
 	{ 6, OP_DISSOLVE, CS_SYNCHRONIZED, false, 0 },
 	{ 6, OP_DISSOLVE, CS_SPLIT, false, 0 },
 	{ 6, OP_DISSOLVE, CS_FRACTURED, false, 0 },
@@ -70,7 +71,7 @@ static const struct pre_case cases[] = {
 	{ 6, OP_DISSOLVE, CS_INACTIVE, false, 5 },
 	{ 6, OP_FAILBACK, CS_FAILEDOVER, false, 1 },
 	{ 6, OP_UNPREPARE, CS_SYNCHRONIZED, false, 1 },
-	{ 6, OP_REVERSE_ROLES, CS_SYNCHRONIZED, false, 1 },
+	{ 6, OP_REVERSE_ROLES, CS_SYNCHRONIZED, false, 0 },
 	{ 6, OP_PREPARE, CS_SYNCHRONIZED, false, 1 },
 	{ 6, OP_RESET_TO_ADAPTIVE, CS_SYNCHRONIZED, false, 1 },
 	/* snapshot */
