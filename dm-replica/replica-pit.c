@@ -439,6 +439,11 @@ int replica_pit_map_view(struct replica_dev *dev, struct bio *bio)
 			return DM_MAPIO_SUBMITTED;
 		}
 		view_discard(rep, bio);
+		/* The target's contents of a discarded range are undefined. */
+		if (!bdev_max_discard_sectors(rep->target_bdev)) {
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
 		bio_set_dev(bio, rep->target_bdev);
 		return DM_MAPIO_REMAPPED;
 	}

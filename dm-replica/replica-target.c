@@ -696,6 +696,11 @@ static int replica_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (dev->view) {
 		ti->num_flush_bios = 1;
 		ti->num_discard_bios = 1;
+		/*
+		 * View discards mark whole regions as needing no copy even
+		 * when no leg can discard (the source never sees them).
+		 */
+		ti->discards_supported = true;
 	} else {
 		ti->num_flush_bios = 2;
 		/* A source discard would change PIT data: mirror only. */
@@ -1189,6 +1194,12 @@ static void replica_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	if (rep->sync_type != REPLICA_SYNC_MIRROR &&
 	    (!limits->io_opt || limits->io_opt % region_bytes))
 		limits->io_opt = region_bytes;
+	/* Legs without discard: the view still takes whole regions. */
+	if (dev->view && !limits->max_discard_sectors) {
+		limits->max_hw_discard_sectors = rep->region_sectors;
+		limits->max_discard_sectors = rep->region_sectors;
+		limits->discard_granularity = region_bytes;
+	}
 }
 
 static struct target_type replica_target = {

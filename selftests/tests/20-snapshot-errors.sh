@@ -9,9 +9,10 @@
 #    than the origin is refused with EBUSY; a mirror has no view; a snapshot
 #    has no async mode;
 #  - the snapshot origin takes no discards (the source's data is PIT data);
+#    the view takes them, also over legs that cannot discard (brd);
 #  - messages that do not apply to a snapshot fail and change nothing;
 #  - a larger snapshot origin table is refused at resume, the old one works.
-# timeout: 240
+# timeout: 480
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
 
@@ -133,6 +134,36 @@ expect_fail blkdiscard -o 0 -l 1048576 "$ORG"
 expect_fail blkdiscard "$ORG"
 assert_eq "$(sha256_dev "$ORG")" "$PIT2" "origin after refused discards"
 assert_eq "$(sha256_dev "$SNAP")" "$PIT2" "view after refused discards"
+
+# a view takes discards even when neither leg can (brd): whole regions
+# covered are marked as needing no copy; other regions keep the PIT
+step "view discard, legs without discard"
+dm_remove snap
+dm_remove org
+dd if=/dev/zero of="$META" bs=1M count=1 oflag=direct status=none
+fill_random "$SRC"
+save_image "$SRC" "$TEST_TMP/pit3.img"
+dm_create org "0 $SZ replica snapshot sync $META $SRC $TGT0 $RS"
+dm_create snap "0 $SZ replica view snapshot $META $SRC $TGT0 $RS"
+ORG=$(dm_dev org) SNAP=$(dm_dev snap)
+SN=dm-$(dmsetup info -c --noheadings -o minor snap)
+(($(cat /sys/block/"$SN"/queue/discard_max_bytes) > 0)) ||
+	fail "the view takes no discards over brd legs"
+blkdiscard -o $((8 * 65536)) -l $((4 * 65536)) "$SNAP"
+assert_eq "$(stv org in_sync)" 4 "regions marked by a 4-region view discard"
+blkdiscard -o $((16 * 65536 + 4096)) -l 65536 "$SNAP"
+assert_eq "$(stv org in_sync)" 4 "regions marked by a partial-region discard"
+dd if="$TEST_TMP/pit3.img" of="$TEST_TMP/pit3.part" bs=64k count=8 status=none
+dd if="$SNAP" of="$TEST_TMP/view.part" bs=64k count=8 iflag=direct status=none
+cmp "$TEST_TMP/view.part" "$TEST_TMP/pit3.part" || fail "view regions 0-7 changed by discards"
+cmp <(dd if="$SNAP" bs=64k skip=12 iflag=direct status=none) \
+	<(dd if="$TEST_TMP/pit3.img" bs=64k skip=12 status=none) ||
+	fail "view after region 12 changed by discards"
+fio --name=w --filename="$ORG" --direct=1 --ioengine=libaio --iodepth=16 \
+	--rw=randwrite --bs=4k --number_ios=128 --randrepeat=0 --output=/dev/null
+cmp <(dd if="$SNAP" bs=64k skip=12 iflag=direct status=none) \
+	<(dd if="$TEST_TMP/pit3.img" bs=64k skip=12 status=none) ||
+	fail "view after region 12 changed by origin writes after discards"
 
 # --- resize refused ---------------------------------------------------------------------------
 step "resize"
