@@ -1082,8 +1082,12 @@ int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
 	return 0;
 }
 
-/* Fail every bio held for a mark when the metadata cannot be written. */
-static void fail_mark_waiters(struct replica *rep)
+/*
+ * The metadata cannot be written: a mirror fails every write held for a
+ * mark; a snapshot or clone has lost its point in time, and its held bios
+ * are decided again (source writes go on, view I/O fails).
+ */
+static void fail_mark_waiters(struct replica *rep, struct bio_list *release)
 {
 	struct bio_list failed = BIO_EMPTY_LIST, overwrites = BIO_EMPTY_LIST;
 	struct region_entry *e, *tmp;
@@ -1096,7 +1100,8 @@ static void fail_mark_waiters(struct replica *rep)
 			bio_list_add(&overwrites, e->overwrite);
 			e->overwrite = NULL;
 		}
-		bio_list_merge(&failed, &e->waiting);
+		bio_list_merge(rep->sync_type == REPLICA_SYNC_MIRROR ?
+			       &failed : release, &e->waiting);
 		bio_list_init(&e->waiting);
 		e->mark_seq = 0;
 		__replica_put_entry(rep, e);
@@ -1195,7 +1200,7 @@ void replica_do_worker(struct work_struct *ws)
 	spin_unlock_irq(&rep->lock);
 	if (commit) {
 		if (replica_commit(rep, false, false, &bios))
-			fail_mark_waiters(rep);
+			fail_mark_waiters(rep, &bios);
 		process_bio_list(rep, &bios);
 	}
 

@@ -1152,6 +1152,13 @@ static int replica_message(struct dm_target *ti, unsigned int argc,
 	}
 
 	spin_lock_irq(&rep->lock);
+	/* A state change that cannot be recorded is not made. */
+	if (rep->md_mode != MD_RW) {
+		spin_unlock_irq(&rep->lock);
+		DMWARN("%s: the metadata is read-only after an error; reload the table",
+		       argv[0]);
+		return -EIO;
+	}
 	r = message_locked(rep, argc, argv);
 	suspended = rep->suspended;
 	spin_unlock_irq(&rep->lock);
