@@ -675,18 +675,73 @@ static void process_bio_list(struct replica *rep, struct bio_list *bios)
 }
 
 /* ---- Background copy ---- */
+/* A copy finished: every region of its batch is done (or failed). */
 static void copy_done(int read_err, unsigned long write_err, void *context)
 {
-	struct region_entry *e = context;
-	struct replica *rep = e->rep;
+	struct region_entry *lead = context, *e;
+	struct replica *rep = lead->rep;
+	u64 region = lead->region, end = region + lead->batch;
 	unsigned long flags;
 
 	spin_lock_irqsave(&rep->lock, flags);
-	e->copy_error = read_err ? -EIO : 0;
-	e->copy_write_error = write_err ? -EIO : 0;
-	list_add_tail(&e->list, &rep->copy_done);
+	for (; region < end; region++) {
+		e = __replica_find_entry(rep, region);
+		if (WARN_ON_ONCE(!e || !e->copying))
+			continue;
+		e->batch = 0;
+		e->copy_error = read_err ? -EIO : 0;
+		e->copy_write_error = write_err ? -EIO : 0;
+		list_add_tail(&e->list, &rep->copy_done);
+	}
 	spin_unlock_irqrestore(&rep->lock, flags);
 	replica_wake_worker(rep);
+}
+
+/* Background copies of neighbouring regions share one kcopyd job. */
+#define REPLICA_COPY_BATCH_BYTES	(512U << 10)
+
+/*
+ * Extend a background copy starting at lead->region over the following
+ * regions that need the same copy and are not in use, within the rate
+ * budget and copy_inflight.  Returns the sectors the copy covers.
+ */
+static sector_t __extend_copy(struct replica *rep, struct region_entry *lead,
+			      u64 budget)
+{
+	unsigned int max_batch = max(REPLICA_COPY_BATCH_BYTES >>
+				     (rep->region_shift + SECTOR_SHIFT), 1U);
+	sector_t start = region_to_sector(rep, lead->region);
+	sector_t len = min_t(sector_t, rep->region_sectors, rep->len - start);
+	u64 region = lead->region + 1;
+	struct region_entry *e;
+
+	lead->batch = 1;
+	/* Store slots are not contiguous on the target. */
+	if (rep->store_slots)
+		return len;
+	while (lead->batch < max_batch && region < rep->nr_regions &&
+	       rep->copies_in_flight < max(rep->tun.copy_inflight, 1u) &&
+	       test_bit(region, rep->nosync_map) &&
+	       !__replica_find_entry(rep, region)) {
+		sector_t more = min_t(sector_t, rep->region_sectors,
+				      rep->len - region_to_sector(rep, region));
+
+		if (budget != U64_MAX &&
+		    ((u64)(len + more) << SECTOR_SHIFT) > budget)
+			break;
+		e = __replica_get_entry(rep, region, GFP_NOWAIT);
+		if (!e)
+			break;
+		e->rep = rep;
+		e->copying = true;
+		rep->copies_in_flight++;
+		len += more;
+		lead->batch++;
+		region++;
+	}
+	if (region > lead->region + 1)
+		rep->copy_cursor = region;
+	return len;
 }
 
 /*
@@ -796,7 +851,7 @@ static void start_copies(struct replica *rep)
 	struct slot_map *spare_slot = NULL;
 	sector_t start, len, stored;
 	bool priority;
-	u64 region;
+	u64 region, budget;
 
 	for (;;) {
 		if (!spare)
@@ -812,7 +867,9 @@ static void start_copies(struct replica *rep)
 		}
 		region = __pick_copy_region(rep, &priority);
 		/* Held bios wait on priority copies: no rate limit for them. */
-		if (region == U64_MAX || (!priority && !copy_budget(rep)) ||
+		budget = priority || region == U64_MAX ? U64_MAX :
+			 copy_budget(rep);
+		if (region == U64_MAX || !budget ||
 		    __replica_pit_copy_place(rep, region, &spare_slot)) {
 			spin_unlock_irq(&rep->lock);
 			break;
@@ -832,7 +889,13 @@ static void start_copies(struct replica *rep)
 		rep->copies_in_flight++;
 		start = region_to_sector(rep, region);
 		stored = __replica_target_sector(rep, region, start);
-		len = min_t(sector_t, rep->region_sectors, rep->len - start);
+		if (priority) {
+			e->batch = 1;
+			len = min_t(sector_t, rep->region_sectors,
+				    rep->len - start);
+		} else {
+			len = __extend_copy(rep, e, budget);
+		}
 		rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
 		spin_unlock_irq(&rep->lock);
 

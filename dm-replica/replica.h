@@ -70,6 +70,7 @@ struct region_entry {
 	u64 mark_seq;			/* commit that makes its bit durable */
 	struct replica *rep;		/* for the kcopyd callback */
 	bool copying;
+	unsigned int batch;		/* regions in the copy this one leads */
 	struct bio *overwrite;		/* view bio replacing the copy */
 	int copy_error;			/* read side of the copy failed */
 	int copy_write_error;		/* write side of the copy failed */
