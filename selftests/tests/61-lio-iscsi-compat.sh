@@ -164,7 +164,7 @@ for m in $MODES; do
 	esac
 done
 if [[ " $MODES " == *" clone-view "* ]]; then
-	log "clone after the tests: $(dmsetup status clone-front)"
+	log "clone after the tests: $(dm_status clone-front)"
 	dmsetup message clone-front 0 set copy_rate_max 0
 	wait_copy_state clone 4 120 || fail "clone not hydrated: $(dmsetup status clone-front)"
 fi
