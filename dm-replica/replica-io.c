@@ -746,9 +746,11 @@ static sector_t __extend_copy(struct replica *rep, struct region_entry *lead,
 
 /*
  * Bytes the rate limit allows now; 0 means wait.  A token bucket refilled
- * every HZ/10: a copy may overdraw it by up to one region, and the debt is
- * paid back by the following windows, so the long-run rate is the limit
- * even when a region is larger than one window's allowance.
+ * every HZ/10 and holding two windows' allowance, so a worker that runs
+ * late does not lose budget (the copy_rate_min floor holds); a copy may
+ * overdraw it by up to one region, and the debt is paid back by the
+ * following windows, so the long-run rate is the limit even when a region
+ * is larger than one window's allowance.
  */
 static u64 copy_budget(struct replica *rep)
 {
@@ -781,9 +783,9 @@ static u64 copy_budget(struct replica *rep)
 		else
 			rep->rate_window_bytes = 0;
 	}
-	if (rep->rate_window_bytes >= allowance)
+	if (rep->rate_window_bytes >= 2 * allowance)
 		return 0;
-	return allowance - rep->rate_window_bytes;
+	return 2 * allowance - rep->rate_window_bytes;
 }
 
 /* Can a region with an entry be copied now? */
