@@ -423,7 +423,8 @@ int pool_parse(const char *s, struct pool *p)
 			return rfail(5, "TargetPool: bad volume group name '%s'", s);
 		if (!have_prog("lvcreate"))
 			return rfail(1, "TargetPool: LVM pools are not supported here (lvm2 is not installed)");
-		if (!lvm_name_valid(s))
+		/* VG names: lvm(8) VALID NAMES without the LV-only reservations */
+		if (s[0] == '-' || !strcmp(s, ".") || !strcmp(s, ".."))
 			return rfail(5, "TargetPool: bad volume group name '%s'", s);
 	}
 	return 0;

@@ -631,6 +631,7 @@ static void test_pools(void **state)
 		assert_int_equal(p.kind, POOL_LVM);
 		assert_int_equal(pool_parse("lvm:-vg", &p), 5);
 		assert_int_equal(pool_parse("lvm:..", &p), 5);
+		assert_int_equal(pool_parse("lvm:snapshots", &p), 0);	/* fine for a VG */
 		/* names of allocations in a VG: lvm(8) VALID NAMES */
 		err_clear();
 		assert_int_equal(pool_name_ok(&p, "db-target"), 0);
