@@ -128,10 +128,13 @@ bool __replica_copy_allowed(struct replica *rep)
 	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
 }
 
-/* The lag's age runs from the moment it last left zero. */
+/*
+ * The age of marked (nosync) regions runs from the moment their count
+ * last left zero; write-behinds carry their own start time.
+ */
 static void __lag_changed(struct replica *rep)
 {
-	if (!__replica_lag_regions(rep))
+	if (!rep->nosync_count)
 		rep->lag_since_ns = 0;
 	else if (!rep->lag_since_ns)
 		rep->lag_since_ns = ktime_get_ns();
@@ -153,13 +156,20 @@ void __replica_clear_nosync(struct replica *rep, u64 region)
 	__lag_changed(rep);
 }
 
+/* Age of the oldest write the target may not hold yet (async). */
 u64 replica_lag_ms(struct replica *rep)
 {
 	u64 since = READ_ONCE(rep->lag_since_ns);
+	u64 behind = READ_ONCE(rep->behind_oldest_ns);
+	u64 now = ktime_get_ns();
 
-	if (!since || rep->mode != REPLICA_MODE_ASYNC)
+	if (rep->mode != REPLICA_MODE_ASYNC)
 		return 0;
-	return div_u64(ktime_get_ns() - since, NSEC_PER_MSEC);
+	if (!since || (behind && behind < since))
+		since = behind;
+	if (!since || since > now)
+		return 0;
+	return div_u64(now - since, NSEC_PER_MSEC);
 }
 
 static bool __lag_bound_reached(struct replica *rep)
@@ -187,6 +197,8 @@ static bool __lag_bound_reached(struct replica *rep)
  */
 struct behind_io {
 	struct replica *rep;
+	struct list_head list;		/* rep->behind_list */
+	u64 start_ns;
 	u64 region;
 	unsigned int bytes;
 	struct bio bio;
@@ -219,6 +231,27 @@ static bool __may_write_behind(struct replica *rep, struct region_entry *e,
 	       !test_bit(e->region, rep->nosync_map) &&
 	       rep->behind_bytes + size <= REPLICA_BEHIND_MAX_BYTES &&
 	       __replica_copy_allowed(rep);
+}
+
+/* The oldest write-behind in flight sets the lag's age. */
+static void __behind_started(struct replica *rep, struct behind_io *b)
+{
+	b->start_ns = ktime_get_ns();
+	if (list_empty(&rep->behind_list))
+		WRITE_ONCE(rep->behind_oldest_ns, b->start_ns);
+	list_add_tail(&b->list, &rep->behind_list);
+}
+
+static void __behind_ended(struct replica *rep, struct behind_io *b)
+{
+	bool oldest = rep->behind_list.next == &b->list;
+
+	list_del(&b->list);
+	if (!oldest)
+		return;
+	WRITE_ONCE(rep->behind_oldest_ns, list_empty(&rep->behind_list) ? 0 :
+		   list_first_entry(&rep->behind_list, struct behind_io,
+				    list)->start_ns);
 }
 
 static void __account_behind(struct replica *rep, struct region_entry *e,
@@ -254,6 +287,9 @@ static void behind_endio(struct bio *bio)
 	struct region_entry *e;
 	unsigned long flags;
 
+	spin_lock_irqsave(&rep->lock, flags);
+	__behind_ended(rep, b);
+	spin_unlock_irqrestore(&rep->lock, flags);
 	/* Free before letting go: a suspend may free rep right after. */
 	bio_free_pages(bio);
 	bio_put(bio);
@@ -542,6 +578,10 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 					 bio->bi_iter.bi_size, false);
 			spin_unlock_irqrestore(&rep->lock, flags);
 		} else {
+			spin_lock_irqsave(&rep->lock, flags);
+			__behind_started(rep, container_of(clone,
+					 struct behind_io, bio));
+			spin_unlock_irqrestore(&rep->lock, flags);
 			submit_bio_noacct(clone);
 			clone = NULL;
 		}

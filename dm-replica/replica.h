@@ -162,7 +162,7 @@ struct replica {
 	unsigned long rate_window;	/* jiffies at window start */
 	u64 rate_window_bytes;
 	unsigned long last_user_io;	/* jiffies */
-	u64 lag_since_ns;		/* 0 when the target is caught up */
+	u64 lag_since_ns;		/* 0 when no region is marked nosync */
 	u64 regions_copied;		/* since load, for status */
 
 	/* Snapshot store smaller than the source (store_slots != 0). */
@@ -176,6 +176,8 @@ struct replica {
 	unsigned int behind_inflight;
 	unsigned int behind_bytes;
 	u64 behind_regions;		/* regions with one in flight */
+	struct list_head behind_list;	/* in flight, oldest first */
+	u64 behind_oldest_ns;		/* start of the oldest, 0 if none */
 
 	struct bio_set bs;
 	struct bio_set behind_bs;	/* write-behind bios with their pages */
