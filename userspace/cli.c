@@ -334,9 +334,10 @@ static int cmd_create(int argc, char **argv, struct json_object *out)
 	return rel_create(&q, out);
 }
 
-static int cmd_modify(int argc, char **argv, struct json_object *out)
+/* The options of modify-replica-synchronization and modify-synchronization. */
+static int parse_modify(int argc, char **argv, const struct cim_map *operations,
+			struct mrs_req *q)
 {
-	struct mrs_req q;
 	struct parsed p;
 	int rc;
 
@@ -344,40 +345,33 @@ static int cmd_modify(int argc, char **argv, struct json_object *out)
 		return rc;
 	if (p.npos)
 		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
-	memset(&q, 0, sizeof(q));
-	if ((rc = enum_opt(&p, O_OPERATION, &cim_operation, &q.has_op, &q.op)) ||
-	    (rc = enum_opt(&p, O_WAIT, &cim_copy_state, &q.has_wait, &q.wait)) ||
-	    (rc = timeout_opt(&p, &q.has_timeout, &q.timeout_s)))
+	memset(q, 0, sizeof(*q));
+	if ((rc = enum_opt(&p, O_OPERATION, operations, &q->has_op, &q->op)) ||
+	    (rc = enum_opt(&p, O_WAIT, &cim_copy_state, &q->has_wait, &q->wait)) ||
+	    (rc = timeout_opt(&p, &q->has_timeout, &q->timeout_s)))
 		return rc;
 	if (p.set[O_RSD])
 		return rfail(RV_NOT_SUPPORTED,
 			    "ReplicationSettingData: changing settings of a relationship is not supported");
-	q.sync = p.val[O_SYNC];
-	q.force = p.set[O_FORCE];
-	return rel_modify(&q, out);
+	q->sync = p.val[O_SYNC];
+	q->force = p.set[O_FORCE];
+	return 0;
+}
+
+static int cmd_modify(int argc, char **argv, struct json_object *out)
+{
+	struct mrs_req q;
+	int rc = parse_modify(argc, argv, &cim_operation, &q);
+
+	return rc ? rc : rel_modify(&q, out);
 }
 
 static int cmd_legacy(int argc, char **argv, struct json_object *out)
 {
 	struct mrs_req q;
-	struct parsed p;
-	int rc;
+	int rc = parse_modify(argc, argv, &cim_legacy_operation, &q);
 
-	if ((rc = parse_opts(argc, argv, modify_opts, &p)))
-		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
-	memset(&q, 0, sizeof(q));
-	if ((rc = enum_opt(&p, O_OPERATION, &cim_legacy_operation, &q.has_op, &q.op)) ||
-	    (rc = enum_opt(&p, O_WAIT, &cim_copy_state, &q.has_wait, &q.wait)) ||
-	    (rc = timeout_opt(&p, &q.has_timeout, &q.timeout_s)))
-		return rc;
-	if (p.set[O_RSD])
-		return rfail(RV_NOT_SUPPORTED,
-			    "ReplicationSettingData: changing settings of a relationship is not supported");
-	q.sync = p.val[O_SYNC];
-	q.force = p.set[O_FORCE];
-	return rel_modify_legacy(&q, out);
+	return rc ? rc : rel_modify_legacy(&q, out);
 }
 
 static int cmd_aspects(int argc, char **argv, struct json_object *out)
