@@ -384,6 +384,11 @@ static void complete_write(struct replica_io *io, struct bio *bio)
 		rep->state_changed = true;
 		wake = true;
 	}
+	if (io->async_discard) {
+		/* Copies waited for this discard to reach both legs. */
+		rep->async_discards--;
+		wake = true;
+	}
 	spin_unlock_irqrestore(&rep->lock, flags);
 
 	if (wake)
@@ -533,6 +538,7 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 	io->tracked = false;
 	io->to_target = false;
 	io->behind = false;
+	io->async_discard = false;
 
 	spin_lock_irqsave(&rep->lock, flags);
 	rep->last_user_io = jiffies;
@@ -590,10 +596,26 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 	return can_sleep ? DM_MAPIO_SUBMITTED : DM_MAPIO_REMAPPED;
 }
 
+/* Any region of [first, last] with I/O, a copy or a write-behind? */
+static bool __range_busy(struct replica *rep, u64 first, u64 last)
+{
+	u64 r;
+
+	for (r = first; r <= last; r++)
+		if (__replica_find_entry(rep, r))
+			return true;
+	return false;
+}
+
 /*
- * Discards carry no data: the regions they cover entirely need no copy,
- * their contents being undefined on both legs.  Partial regions keep
- * their state, so a discard needs no mark.
+ * Discards carry no data.  They reach both legs when the target gets the
+ * host's writes; then the regions they cover entirely need no copy, and
+ * partly covered ones keep their state.  An async mirror sends them to
+ * both legs too, once nothing else is in flight in their range (a
+ * write-behind there must not land after the discard) and with background
+ * copies held until they are done.  A discard that only reaches the
+ * source (fractured, inactive, broken, or an async range busy for a
+ * second) marks every region it touches for the next copy.
  */
 static void process_discard(struct replica *rep, struct bio *bio)
 {
@@ -602,22 +624,53 @@ static void process_discard(struct replica *rep, struct bio *bio)
 	sector_t len = bio_sectors(bio);
 	u64 first = DIV_ROUND_UP_ULL(start, rep->region_sectors);
 	u64 end = (start + len) >> rep->region_shift;
+	u64 touched_first = start >> rep->region_shift;
+	u64 touched_last = (start + len - 1) >> rep->region_shift;
+	bool to_target, async;
 	struct bio *clone = NULL;
-	bool to_target;
 	unsigned long flags;
 	u64 r;
 
 	spin_lock_irqsave(&rep->lock, flags);
 	to_target = !rep->no_discard_passdown && __target_receives_writes(rep);
-	/* Whole regions covered: their contents are now undefined anyway. */
-	for (r = first; r < end; r++) {
-		struct region_entry *e = __replica_find_entry(rep, r);
-
-		if (e)
-			continue;
-		__replica_clear_nosync(rep, r);
-		if (replica_md_test(&rep->md, r))
-			__flag_clear_candidate(rep, r);
+	async = !rep->no_discard_passdown && !to_target &&
+		rep->mode == REPLICA_MODE_ASYNC && !rep->restoring &&
+		__replica_copy_allowed(rep);
+	if (async && __range_busy(rep, touched_first, touched_last)) {
+		if (!io->held_since)
+			io->held_since = jiffies | 1;
+		if (time_before(jiffies, io->held_since + HZ)) {
+			bio_list_add(&rep->held_discards, bio);
+			spin_unlock_irqrestore(&rep->lock, flags);
+			return;
+		}
+		async = false;	/* busy too long: source only */
+	}
+	if (async) {
+		to_target = true;
+		io->async_discard = true;
+		rep->async_discards++;
+	}
+	if (to_target || rep->no_discard_passdown) {
+		/* Whole regions: their contents are now undefined anyway. */
+		for (r = first; r < end; r++) {
+			if (__replica_find_entry(rep, r))
+				continue;
+			__replica_clear_nosync(rep, r);
+			if (replica_md_test(&rep->md, r))
+				__flag_clear_candidate(rep, r);
+		}
+	} else {
+		/* The target keeps the old contents: copy these regions. */
+		for (r = touched_first; r <= touched_last; r++) {
+			__replica_set_nosync(rep, r);
+			if (!replica_md_test(&rep->md, r) &&
+			    rep->md_mode == MD_RW) {
+				replica_md_set(&rep->md, r);
+				rep->marked_count++;
+				rep->commit_requested = true;
+			}
+		}
 	}
 	spin_unlock_irqrestore(&rep->lock, flags);
 
@@ -676,6 +729,8 @@ int replica_map(struct dm_target *ti, struct bio *bio)
 			bio_set_dev(bio, rep->source_bdev);
 		return DM_MAPIO_REMAPPED;
 	case REQ_OP_DISCARD:
+		io->async_discard = false;
+		io->held_since = 0;
 		replica_defer_bio(rep, bio);
 		return DM_MAPIO_SUBMITTED;
 	default:
@@ -882,7 +937,7 @@ static u64 __pick_copy_region(struct replica *rep, bool *priority)
 static bool __legs_can_copy(struct replica *rep)
 {
 	return rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE &&
-	       rep->source_health != HEALTH_WRITE_ERROR &&
+	       rep->source_health != HEALTH_WRITE_ERROR && !rep->async_discards &&
 	       rep->copies_in_flight < max(rep->tun.copy_inflight, 1u);
 }
 
@@ -1277,6 +1332,8 @@ void replica_do_worker(struct work_struct *ws)
 	spin_lock_irq(&rep->lock);
 	bio_list_merge(&bios, &rep->deferred);
 	bio_list_init(&rep->deferred);
+	bio_list_merge(&bios, &rep->held_discards);
+	bio_list_init(&rep->held_discards);
 	if (!__lag_bound_reached(rep)) {
 		bio_list_merge(&bios, &rep->throttled);
 		bio_list_init(&rep->throttled);

@@ -514,6 +514,7 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	INIT_LIST_HEAD(&rep->release_ready);
 	INIT_LIST_HEAD(&rep->behind_list);
 	bio_list_init(&rep->deferred);
+	bio_list_init(&rep->held_discards);
 	bio_list_init(&rep->throttled);
 	init_waitqueue_head(&rep->copy_wait);
 	INIT_WORK(&rep->worker, replica_do_worker);

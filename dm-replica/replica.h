@@ -148,6 +148,8 @@ struct replica {
 	unsigned long *clear_aged;	/* candidates that aged a full period */
 
 	struct bio_list deferred;	/* writes map() could not issue */
+	struct bio_list held_discards;	/* async: wait for a quiet range */
+	unsigned int async_discards;	/* async: on both legs, in flight */
 	struct bio_list throttled;	/* async writes held at the lag bound */
 	struct list_head commit_wait;	/* entries waiting for their mark */
 	struct list_head copy_done;	/* entries whose copy finished */
@@ -221,6 +223,8 @@ struct replica_io {
 	bool to_target;
 	bool tracked;			/* counted in an entry's pending */
 	bool behind;			/* async: data also written behind */
+	bool async_discard;		/* counted in async_discards */
+	unsigned long held_since;	/* jiffies: async discard first held */
 	sector_t target_sector;		/* view: where the region is stored */
 	bool view;			/* issued by the view device */
 };

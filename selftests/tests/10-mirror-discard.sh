@@ -49,6 +49,9 @@ blkdiscard -o $((10 * 1024 * 1024)) -l $((1024 * 1024)) "$DEV"
 msg m1 resync
 wait_synced m1 20
 assert_eq "$(range_md5 "$TGT" 6400 64)" "$(range_md5 "$SRC" 6400 64)" "region 100 after resync"
+# the regions discarded on the source alone were copied too
+assert_eq "$(range_md5 "$TGT" 10240 1024)" "$(range_md5 "$SRC" 10240 1024)" \
+	"range discarded while fractured, after resync"
 
 # the whole device, then fio verify still works
 blkdiscard "$DEV"
@@ -57,4 +60,26 @@ assert_eq "$S_HEALTH $S_MDMODE" "AA rw" "after a whole-device discard"
 wait_synced m1 20
 fio_verify "$DEV" 8M --iodepth=8 --verify_state_save=0
 wait_synced m1 20
+legs_equal "$SRC" "$TGT"
+
+# async: discards reach the target too, after write-behinds in their range
+msg m1 mode async
+head -c 8M /dev/urandom > "$TEST_TMP/data2"
+write_at "$DEV" 16384 8192 "$TEST_TMP/data2"
+blkdiscard -o $((17 * 1024 * 1024 + 4096)) -l $((2 * 1024 * 1024)) "$DEV"
+wait_synced m1 20
+legs_equal "$SRC" "$TGT"
+# discards racing writes to the same regions: legs equal once caught up
+fio --name=w --filename="$DEV" --direct=1 --ioengine=libaio --iodepth=8 \
+	--rw=randwrite --bs=4k --offset=16M --size=8M --time_based --runtime=4 \
+	--randrepeat=0 --output=/dev/null &
+FIO=$!
+for i in 1 2 3 4 5 6 7 8; do
+	blkdiscard -o $((16 * 1024 * 1024 + i * 512 * 1024 + 4096)) -l $((256 * 1024)) "$DEV"
+	sleep 0.3
+done
+wait "$FIO" || fail "writes during async discards failed"
+wait_synced m1 30
+rstat m1
+assert_eq "$S_HEALTH $S_MDMODE" "AA rw" "async mirror after discards"
 legs_equal "$SRC" "$TGT"

@@ -31,13 +31,10 @@ ip link set lo up
 
 TESTS=${LIO_TESTS:-SCSI.ReadCapacity16.*,SCSI.GetLBAStatus.*,SCSI.Unmap.*,SCSI.Read10.Simple,SCSI.Read16.DpoFua,SCSI.Write10.Simple,SCSI.Write16.DpoFua,SCSI.WriteSame16.Simple,SCSI.CompareAndWrite.Unwritten,SCSI.Verify10.ZeroBlocks,SCSI.WriteVerify10.ZeroBlocks}
 MODES=${LIO_MODES:-sync async snap-source snap-view clone-view}
-# Known failures, reported as kernel bugs: "mode:Suite.Test" (a comparison)
-# or "mode:legs" (the legs-equal check after the tests).  async:legs: an
-# async mirror passes discards (UNMAP, WRITE SAME with UNMAP) to the source
-# only and marks nothing, yet reports the regions in sync: the target keeps
-# the old data (partial and whole regions alike).  LIO_KNOWN_FAIL= (empty)
-# makes it fail again.
-KNOWN_FAIL=${LIO_KNOWN_FAIL-async:legs}
+# Known failures (none now): "mode:Suite.Test" (a comparison) or
+# "mode:legs" (the legs-equal check after the tests), space separated.
+# (async:legs was one until async mirrors passed discards to the target.)
+KNOWN_FAIL=${LIO_KNOWN_FAIL-}
 
 # the baseline: dm-linear over a ramdisk, exported with raw configfs
 LEG=$(ramdisk 32M)
