@@ -228,6 +228,17 @@ static int parse_opts(int argc, char **argv, const struct optdef *defs, struct p
 	return 0;
 }
 
+/* parse_opts for a command that takes options only, no arguments. */
+static int parse_options_only(int argc, char **argv, const struct optdef *defs,
+			      struct parsed *p)
+{
+	int rc = parse_opts(argc, argv, defs, p);
+
+	if (!rc && p->npos)
+		rc = rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p->pos[0]);
+	return rc;
+}
+
 static int enum_opt(const struct parsed *p, enum optid id, const struct cim_map *m,
 		    bool *has, uint32_t *v)
 {
@@ -295,10 +306,8 @@ static int cmd_create(int argc, char **argv, struct json_object *out)
 	bool has;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, create_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, create_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(&q, 0, sizeof(q));
 	q.element_name = p.val[O_ELEMENT_NAME];
 	if ((rc = enum_opt(&p, O_SYNC_TYPE, &cim_sync_type, &q.has_sync_type, &q.sync_type)) ||
@@ -341,10 +350,8 @@ static int parse_modify(int argc, char **argv, const struct cim_map *operations,
 	struct parsed p;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, modify_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, modify_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(q, 0, sizeof(*q));
 	if ((rc = enum_opt(&p, O_OPERATION, operations, &q->has_op, &q->op)) ||
 	    (rc = enum_opt(&p, O_WAIT, &cim_copy_state, &q->has_wait, &q->wait)) ||
@@ -379,10 +386,8 @@ static int cmd_aspects(int argc, char **argv, struct json_object *out)
 	struct parsed p;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, aspect_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, aspect_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	if (p.set[O_SETTINGS_STATE])
 		return rfail(RV_INVALID_PARAM, "SettingsState: only for delete-synchronization-aspect");
 	return rel_aspects(p.val[O_ELEMENT], out);
@@ -393,10 +398,8 @@ static int cmd_aspect_delete(int argc, char **argv, struct json_object *out)
 	struct parsed p;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, aspect_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, aspect_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	if (p.set[O_ELEMENT])
 		return rfail(RV_INVALID_PARAM, "Element: only for get-synchronization-aspects");
 	return rel_aspect_delete(p.val[O_SETTINGS_STATE], out);
@@ -408,10 +411,8 @@ static int cmd_list(int argc, char **argv, struct json_object *out)
 	struct parsed p;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, list_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, list_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(&q, 0, sizeof(q));
 	if ((rc = enum_opt(&p, O_SYNC_TYPE, &cim_sync_type, &q.has_sync_type, &q.sync_type)) ||
 	    (rc = enum_opt(&p, O_MODE, &cim_mode, &q.has_mode, &q.mode)) ||
@@ -636,10 +637,8 @@ static int cmd_export(int argc, char **argv, struct json_object *out)
 	struct parsed p;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, export_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, export_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	memset(&q, 0, sizeof(q));
 	q.sync = p.val[O_SYNC];
 	q.view = p.set[O_VIEW];
@@ -654,10 +653,8 @@ static int cmd_unexport(int argc, char **argv, struct json_object *out)
 	struct parsed p;
 	int rc;
 
-	if ((rc = parse_opts(argc, argv, unexport_opts, &p)))
+	if ((rc = parse_options_only(argc, argv, unexport_opts, &p)))
 		return rc;
-	if (p.npos)
-		return rfail(RV_INVALID_PARAM, "unexpected argument '%s'", p.pos[0]);
 	if (p.set[O_VIEW] && p.set[O_FRONT])
 		return rfail(RV_INVALID_PARAM, "View, Front: give at most one");
 	return lio_unexport(p.val[O_SYNC], p.set[O_FRONT] ? 1 : p.set[O_VIEW] ? 2 : 0, out);
