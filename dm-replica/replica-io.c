@@ -140,6 +140,17 @@ static void __lag_changed(struct replica *rep)
 		rep->lag_since_ns = ktime_get_ns();
 }
 
+/* Set a region's bit in the in-core bitmap; the next commit records it. */
+bool __replica_mark(struct replica *rep, u64 region)
+{
+	if (replica_md_test(&rep->md, region))
+		return false;
+	replica_md_set(&rep->md, region);
+	rep->marked_count++;
+	rep->commit_requested = true;
+	return true;
+}
+
 void __replica_set_nosync(struct replica *rep, u64 region)
 {
 	if (__test_and_set_bit(region, rep->nosync_map))
@@ -182,6 +193,21 @@ static bool __lag_bound_reached(struct replica *rep)
 	    __replica_lag_regions(rep) >= rep->tun.max_lag_regions)
 		return true;
 	return rep->tun.max_lag_ms && replica_lag_ms(rep) >= rep->tun.max_lag_ms;
+}
+
+/*
+ * A host write (or its write-behind) failed on the target: the leg is
+ * failed and the relationship broken.  True when this is news.
+ */
+static bool __target_write_failed(struct replica *rep, blk_status_t status)
+{
+	if (rep->target_health != HEALTH_ALIVE)
+		return false;
+	DMERR_LIMIT("target write error %d: relationship broken",
+		    blk_status_to_errno(status));
+	rep->target_health = HEALTH_WRITE_ERROR;
+	__replica_set_state(rep, REPLICA_CS_BROKEN);
+	return true;
 }
 
 /* ---- Async write-behind ---- */
@@ -297,13 +323,8 @@ static void behind_endio(struct bio *bio)
 	spin_lock_irqsave(&rep->lock, flags);
 	if (status) {
 		__replica_set_nosync(rep, region);
-		if (rep->target_health == HEALTH_ALIVE) {
-			DMERR_LIMIT("target write error %d: relationship broken",
-				    blk_status_to_errno(status));
-			rep->target_health = HEALTH_WRITE_ERROR;
-			__replica_set_state(rep, REPLICA_CS_BROKEN);
+		if (__target_write_failed(rep, status))
 			replica_wake_worker(rep);
-		}
 	}
 	e = __replica_find_entry(rep, region);
 	if (!WARN_ON_ONCE(!e))
@@ -358,13 +379,7 @@ static void complete_write(struct replica_io *io, struct bio *bio)
 
 	spin_lock_irqsave(&rep->lock, flags);
 	if (io->target_status) {
-		if (rep->target_health == HEALTH_ALIVE) {
-			DMERR_LIMIT("target write error %d: relationship broken",
-				    blk_status_to_errno(io->target_status));
-			rep->target_health = HEALTH_WRITE_ERROR;
-			__replica_set_state(rep, REPLICA_CS_BROKEN);
-			wake = true;
-		}
+		wake = __target_write_failed(rep, io->target_status);
 		if (rep->fail_host_on_target_error && !status)
 			status = io->target_status;
 	}
@@ -497,10 +512,8 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 			return WRITE_DEFER;
 	}
 	if (!marked) {
-		replica_md_set(&rep->md, region);
-		rep->marked_count++;
+		__replica_mark(rep, region);
 		e->mark_seq = rep->open_seq;
-		rep->commit_requested = true;
 	}
 	if (e->mark_seq > rep->committed_seq) {
 		bio_list_add(&e->waiting, bio);
@@ -664,12 +677,8 @@ static void process_discard(struct replica *rep, struct bio *bio)
 		/* The target keeps the old contents: copy these regions. */
 		for (r = touched_first; r <= touched_last; r++) {
 			__replica_set_nosync(rep, r);
-			if (!replica_md_test(&rep->md, r) &&
-			    rep->md_mode == MD_RW) {
-				replica_md_set(&rep->md, r);
-				rep->marked_count++;
-				rep->commit_requested = true;
-			}
+			if (rep->md_mode == MD_RW)
+				__replica_mark(rep, r);
 		}
 	}
 	spin_unlock_irqrestore(&rep->lock, flags);

@@ -31,6 +31,7 @@ struct region_entry *__replica_find_entry(struct replica *rep, u64 region);
 struct region_entry *__replica_get_entry(struct replica *rep, u64 region,
 					 gfp_t gfp);
 void __replica_put_entry(struct replica *rep, struct region_entry *e);
+bool __replica_mark(struct replica *rep, u64 region);
 void __replica_set_nosync(struct replica *rep, u64 region);
 void __replica_clear_nosync(struct replica *rep, u64 region);
 

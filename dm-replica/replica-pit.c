@@ -411,10 +411,8 @@ static void view_discard(struct replica *rep, struct bio *bio)
 		if (replica_md_test(&rep->md, r) ||
 		    __replica_find_entry(rep, r))
 			continue;
-		replica_md_set(&rep->md, r);
-		rep->marked_count++;
+		__replica_mark(rep, r);
 		__replica_clear_nosync(rep, r);
-		rep->commit_requested = true;
 	}
 	spin_unlock_irqrestore(&rep->lock, flags);
 	replica_wake_worker(rep);
@@ -503,9 +501,7 @@ void __replica_pit_copied(struct replica *rep, struct region_entry *e)
 			replica_md_clear(&rep->md, e->region);
 			rep->marked_count--;
 		}
-	} else if (!replica_md_test(&rep->md, e->region)) {
-		replica_md_set(&rep->md, e->region);
-		rep->marked_count++;
+	} else if (__replica_mark(rep, e->region)) {
 		__record_slot(rep, e->region);
 	}
 	__replica_clear_nosync(rep, e->region);
