@@ -101,68 +101,10 @@ lio_cleanup() {
 
 scsi_wc() { cat "/sys/block/${1#/dev/}/queue/write_cache"; }
 
-scsi_write10() {
-	python3 - "$1" "$2" <<'PY'
-import ctypes, fcntl, os, sys
-class Hdr(ctypes.Structure):
-    _fields_ = [("interface_id", ctypes.c_int), ("dxfer_direction", ctypes.c_int),
-                ("cmd_len", ctypes.c_ubyte), ("mx_sb_len", ctypes.c_ubyte),
-                ("iovec_count", ctypes.c_ushort), ("dxfer_len", ctypes.c_uint),
-                ("dxferp", ctypes.c_void_p), ("cmdp", ctypes.c_void_p),
-                ("sbp", ctypes.c_void_p), ("timeout", ctypes.c_uint),
-                ("flags", ctypes.c_uint), ("pack_id", ctypes.c_int),
-                ("usr_ptr", ctypes.c_void_p), ("status", ctypes.c_ubyte),
-                ("masked_status", ctypes.c_ubyte), ("msg_status", ctypes.c_ubyte),
-                ("sb_len_wr", ctypes.c_ubyte), ("host_status", ctypes.c_ushort),
-                ("driver_status", ctypes.c_ushort), ("resid", ctypes.c_int),
-                ("duration", ctypes.c_uint), ("info", ctypes.c_uint)]
-dev, lba = sys.argv[1], int(sys.argv[2])
-bs = int(open("/sys/block/%s/queue/logical_block_size" % os.path.basename(dev)).read())
-cdb = (ctypes.c_ubyte * 10)(0x2a, 0, (lba >> 24) & 255, (lba >> 16) & 255,
-                            (lba >> 8) & 255, lba & 255, 0, 0, 1, 0)
-buf = ctypes.create_string_buffer(bs)
-sense = ctypes.create_string_buffer(32)
-h = Hdr(interface_id=ord("S"), dxfer_direction=-2, cmd_len=10, mx_sb_len=32,
-        dxfer_len=bs, dxferp=ctypes.cast(buf, ctypes.c_void_p),
-        cmdp=ctypes.cast(cdb, ctypes.c_void_p), sbp=ctypes.cast(sense, ctypes.c_void_p),
-        timeout=30000)
-fd = os.open(dev, os.O_RDONLY)
-fcntl.ioctl(fd, 0x2285, h)
-sk = (sense.raw[2] & 15) if h.sb_len_wr > 2 and (sense.raw[0] & 0x7f) in (0x70, 0x71) else \
-     (sense.raw[1] & 15) if h.sb_len_wr > 1 else 0
-print("WRITE(10) lba %d: status 0x%02x host 0x%x driver 0x%x sense key 0x%x"
-      % (lba, h.status, h.host_status, h.driver_status, sk))
-sys.exit(0 if h.status == 0 and h.host_status == 0 and h.driver_status == 0 else 1)
-PY
-}
-
-scsi_sync_cache() {
-	python3 - "$1" <<'PY'
-import ctypes, fcntl, os, sys
-class Hdr(ctypes.Structure):
-    _fields_ = [("interface_id", ctypes.c_int), ("dxfer_direction", ctypes.c_int),
-                ("cmd_len", ctypes.c_ubyte), ("mx_sb_len", ctypes.c_ubyte),
-                ("iovec_count", ctypes.c_ushort), ("dxfer_len", ctypes.c_uint),
-                ("dxferp", ctypes.c_void_p), ("cmdp", ctypes.c_void_p),
-                ("sbp", ctypes.c_void_p), ("timeout", ctypes.c_uint),
-                ("flags", ctypes.c_uint), ("pack_id", ctypes.c_int),
-                ("usr_ptr", ctypes.c_void_p), ("status", ctypes.c_ubyte),
-                ("masked_status", ctypes.c_ubyte), ("msg_status", ctypes.c_ubyte),
-                ("sb_len_wr", ctypes.c_ubyte), ("host_status", ctypes.c_ushort),
-                ("driver_status", ctypes.c_ushort), ("resid", ctypes.c_int),
-                ("duration", ctypes.c_uint), ("info", ctypes.c_uint)]
-cdb = (ctypes.c_ubyte * 10)(0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-sense = ctypes.create_string_buffer(32)
-h = Hdr(interface_id=ord("S"), dxfer_direction=-1, cmd_len=10, mx_sb_len=32,
-        cmdp=ctypes.cast(cdb, ctypes.c_void_p), sbp=ctypes.cast(sense, ctypes.c_void_p),
-        timeout=60000)
-fd = os.open(sys.argv[1], os.O_RDONLY)
-fcntl.ioctl(fd, 0x2285, h)
-print("SYNCHRONIZE CACHE(10): status 0x%02x host 0x%x driver 0x%x sense %s"
-      % (h.status, h.host_status, h.driver_status, sense.raw[:h.sb_len_wr].hex()))
-sys.exit(0 if h.status == 0 and h.host_status == 0 and h.driver_status == 0 else 1)
-PY
-}
+# scsi_write10 DEV LBA / scsi_sync_cache DEV: one SCSI command through SG_IO
+# (selftests/sg-cmd.py)
+scsi_write10() { python3 "$SELFTESTS_DIR/sg-cmd.py" write10 "$1" "$2"; }
+scsi_sync_cache() { python3 "$SELFTESTS_DIR/sg-cmd.py" sync-cache "$1"; }
 
 lio_iblock() {
 	local hba=${1:?lio_iblock HBA NAME DEV} name=${2:?} dev=${3:?} d mm
