@@ -130,14 +130,16 @@ bool __replica_copy_allowed(struct replica *rep)
 
 /*
  * The age of marked (nosync) regions runs from the moment their count
- * last left zero; write-behinds carry their own start time.
+ * last left zero; write-behinds carry their own start time.  Lag is kept
+ * in milliseconds, so the tick-based clock is enough and costs no clock
+ * source read per write.
  */
 static void __lag_changed(struct replica *rep)
 {
 	if (!rep->nosync_count)
 		rep->lag_since_ns = 0;
 	else if (!rep->lag_since_ns)
-		rep->lag_since_ns = ktime_get_ns();
+		rep->lag_since_ns = ktime_get_coarse_ns();
 }
 
 /* Set a region's bit in the in-core bitmap; the next commit records it. */
@@ -172,7 +174,7 @@ u64 replica_lag_ms(struct replica *rep)
 {
 	u64 since = READ_ONCE(rep->lag_since_ns);
 	u64 behind = READ_ONCE(rep->behind_oldest_ns);
-	u64 now = ktime_get_ns();
+	u64 now = ktime_get_coarse_ns();
 
 	if (rep->mode != REPLICA_MODE_ASYNC)
 		return 0;
@@ -262,7 +264,7 @@ static bool __may_write_behind(struct replica *rep, struct region_entry *e,
 /* The oldest write-behind in flight sets the lag's age. */
 static void __behind_started(struct replica *rep, struct behind_io *b)
 {
-	b->start_ns = ktime_get_ns();
+	b->start_ns = ktime_get_coarse_ns();
 	if (list_empty(&rep->behind_list))
 		WRITE_ONCE(rep->behind_oldest_ns, b->start_ns);
 	list_add_tail(&b->list, &rep->behind_list);
@@ -303,6 +305,41 @@ static void __account_behind(struct replica *rep, struct region_entry *e,
 		wake_up_all(&rep->copy_wait);
 }
 
+/* Keep a landed write-behind's page for the next one, or free it. */
+static void __behind_page_put(struct replica *rep, struct page *page)
+{
+	if (rep->behind_pool_pages >= REPLICA_BEHIND_POOL_PAGES) {
+		__free_page(page);
+		return;
+	}
+	list_add(&page->lru, &rep->behind_pool);
+	rep->behind_pool_pages++;
+}
+
+static void __behind_bio_free(struct replica *rep, struct bio *bio)
+{
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, bio, iter)
+		__behind_page_put(rep, bv->bv_page);
+	bio_put(bio);
+}
+
+/* Called with nothing in flight (suspended) or at teardown. */
+void replica_behind_pool_drain(struct replica *rep)
+{
+	struct page *page, *tmp;
+	LIST_HEAD(pages);
+
+	spin_lock_irq(&rep->lock);
+	list_splice_init(&rep->behind_pool, &pages);
+	rep->behind_pool_pages = 0;
+	spin_unlock_irq(&rep->lock);
+	list_for_each_entry_safe(page, tmp, &pages, lru)
+		__free_page(page);
+}
+
 static void behind_endio(struct bio *bio)
 {
 	struct behind_io *b = container_of(bio, struct behind_io, bio);
@@ -315,12 +352,8 @@ static void behind_endio(struct bio *bio)
 
 	spin_lock_irqsave(&rep->lock, flags);
 	__behind_ended(rep, b);
-	spin_unlock_irqrestore(&rep->lock, flags);
-	/* Free before letting go: a suspend may free rep right after. */
-	bio_free_pages(bio);
-	bio_put(bio);
-
-	spin_lock_irqsave(&rep->lock, flags);
+	/* Before the accounting below: a suspend may free rep right after. */
+	__behind_bio_free(rep, bio);
 	if (status) {
 		__replica_set_nosync(rep, region);
 		if (__target_write_failed(rep, status))
@@ -332,7 +365,10 @@ static void behind_endio(struct bio *bio)
 	spin_unlock_irqrestore(&rep->lock, flags);
 }
 
-/* A target bio carrying a copy of the host bio's data, or NULL. */
+/*
+ * A target bio carrying a copy of the host bio's data, already counted
+ * in flight, or NULL.  Pages come from the relationship's pool first.
+ */
 static struct bio *alloc_behind(struct replica *rep, struct bio *bio,
 				u64 region, gfp_t gfp)
 {
@@ -340,30 +376,54 @@ static struct bio *alloc_behind(struct replica *rep, struct bio *bio,
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE), i;
 	struct behind_io *b;
 	struct bio *clone;
+	unsigned long flags;
+	LIST_HEAD(pages);
 
 	clone = bio_alloc_bioset(rep->target_bdev, nr, REQ_OP_WRITE, gfp,
 				 &rep->behind_bs);
 	if (!clone)
 		return NULL;
-	for (i = 0; i < nr; i++) {
-		unsigned int len = min_t(unsigned int, size - i * PAGE_SIZE,
-					 PAGE_SIZE);
-		struct page *page = alloc_page(gfp | __GFP_NOWARN);
-
-		if (!page || !bio_add_page(clone, page, len, 0)) {
-			if (page)
-				__free_page(page);
-			bio_free_pages(clone);
-			bio_put(clone);
-			return NULL;
-		}
-	}
-	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
-	bio_copy_data(clone, bio);
 	b = container_of(clone, struct behind_io, bio);
 	b->rep = rep;
 	b->region = region;
 	b->bytes = size;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	for (i = 0; i < nr && !list_empty(&rep->behind_pool); i++) {
+		list_move(rep->behind_pool.next, &pages);
+		rep->behind_pool_pages--;
+	}
+	__behind_started(rep, b);
+	spin_unlock_irqrestore(&rep->lock, flags);
+
+	for (i = 0; i < nr; i++) {
+		unsigned int len = min_t(unsigned int, size - i * PAGE_SIZE,
+					 PAGE_SIZE);
+		struct page *page;
+
+		page = list_first_entry_or_null(&pages, struct page, lru);
+		if (page)
+			list_del(&page->lru);
+		else
+			page = alloc_page(gfp | __GFP_NOWARN);
+		if (!page)
+			break;
+		/* nr pages always fit: the bio was sized for them. */
+		__bio_add_page(clone, page, len, 0);
+	}
+	if (i < nr) {
+		struct page *page, *tmp;
+
+		spin_lock_irqsave(&rep->lock, flags);
+		__behind_ended(rep, b);
+		list_for_each_entry_safe(page, tmp, &pages, lru)
+			__behind_page_put(rep, page);
+		__behind_bio_free(rep, clone);
+		spin_unlock_irqrestore(&rep->lock, flags);
+		return NULL;
+	}
+	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
+	bio_copy_data(clone, bio);
 	clone->bi_end_io = behind_endio;
 	return clone;
 }
@@ -597,10 +657,6 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 					 bio->bi_iter.bi_size, false);
 			spin_unlock_irqrestore(&rep->lock, flags);
 		} else {
-			spin_lock_irqsave(&rep->lock, flags);
-			__behind_started(rep, container_of(clone,
-					 struct behind_io, bio));
-			spin_unlock_irqrestore(&rep->lock, flags);
 			submit_bio_noacct(clone);
 			clone = NULL;
 		}

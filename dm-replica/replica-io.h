@@ -23,6 +23,7 @@ void replica_raise_event(struct replica *rep);
 void replica_wake_worker(struct replica *rep);
 unsigned int replica_behind_front_pad(void);
 bool replica_behind_drained(struct replica *rep);
+void replica_behind_pool_drain(struct replica *rep);
 u64 replica_lag_ms(struct replica *rep);
 
 void __replica_set_state(struct replica *rep, u32 state);

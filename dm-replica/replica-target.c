@@ -372,7 +372,7 @@ static int load_state(struct replica *rep, bool start_inactive)
 			if (replica_md_test(md, region))
 				__set_bit(region, rep->nosync_map);
 		rep->nosync_count = rep->marked_count;
-		rep->lag_since_ns = rep->nosync_count ? ktime_get_ns() : 0;
+		rep->lag_since_ns = rep->nosync_count ? ktime_get_coarse_ns() : 0;
 		if (rep->copy_state == REPLICA_CS_SYNCHRONIZED &&
 		    rep->nosync_count)
 			rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
@@ -467,6 +467,7 @@ static int grow(struct replica *rep, sector_t len)
 static void replica_free(struct replica *rep)
 {
 	replica_pit_free_store(rep);
+	replica_behind_pool_drain(rep);
 	if (rep->wq)
 		destroy_workqueue(rep->wq);
 	if (rep->kcopyd)
@@ -513,6 +514,7 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	INIT_LIST_HEAD(&rep->priority_copies);
 	INIT_LIST_HEAD(&rep->release_ready);
 	INIT_LIST_HEAD(&rep->behind_list);
+	INIT_LIST_HEAD(&rep->behind_pool);
 	bio_list_init(&rep->deferred);
 	bio_list_init(&rep->held_discards);
 	bio_list_init(&rep->throttled);
@@ -761,6 +763,8 @@ static void replica_postsuspend(struct dm_target *ti)
 		cancel_delayed_work_sync(&rep->waker);
 	/* Write-behinds hold their regions' marks; let them land first. */
 	wait_event(rep->copy_wait, replica_behind_drained(rep));
+	if (last)
+		replica_behind_pool_drain(rep);
 	/* With nothing resumed, every idle mark can go: a clean stop. */
 	replica_commit(rep, last, last, NULL);
 }

@@ -26,6 +26,13 @@
  */
 #define REPLICA_BEHIND_MAX_BYTES	(8U << 20)
 
+/*
+ * Pages a relationship keeps for write-behind copies once they land, so
+ * the next ones skip the page allocator (and its zeroing).  Returned to
+ * the system when the last device suspends.
+ */
+#define REPLICA_BEHIND_POOL_PAGES	256
+
 /* Leg health, shown as one character each in the status. */
 enum replica_health {
 	HEALTH_ALIVE = 'A',
@@ -180,6 +187,8 @@ struct replica {
 	u64 behind_regions;		/* regions with one in flight */
 	struct list_head behind_list;	/* in flight, oldest first */
 	u64 behind_oldest_ns;		/* start of the oldest, 0 if none */
+	struct list_head behind_pool;	/* free pages, linked by lru */
+	unsigned int behind_pool_pages;
 
 	struct bio_set bs;
 	struct bio_set behind_bs;	/* write-behind bios with their pages */
