@@ -9,6 +9,7 @@
 # Environment (set by scripts/bench through vm-run --env):
 #   BENCH_RUNTIME   seconds per fio workload (3 for QUICK=1, 10 otherwise)
 #   BENCH_WS_MB     size of the tested area of every device (MiB)
+#   BENCH_PERF      1: profile every fio batch with perf (perf/<id>.txt)
 #   BENCH_GROUPS    which groups to run (default: all of
 #                   "memory mirror-ram mirror-vd snapshot clone lag")
 #   DMCLONE_KO      out-of-tree dm-clone.ko, or "skip:<reason>"
@@ -119,6 +120,28 @@ wl_args() {
 	*) echo "unknown workload $1" >&2; return 1 ;;
 	esac
 }
+# BENCH_PERF=1: each fio batch runs under `perf record -a -g` (cpu-clock
+# samples of both vCPUs, kernel and fio); perf/<id>.txt gets the hottest
+# symbols, self and with children.  Profiling slows the runs: the ratios of
+# such a run are not comparable with an unprofiled one.
+perf_prefix() {
+	[[ -n ${BENCH_PERF:-} ]] && command -v perf >/dev/null || return 0
+	mkdir -p "$OUT/perf"
+	echo "perf record -a -g -q -o $OUT/perf/$1.data --"
+}
+perf_report() {
+	local data=$OUT/perf/$1.data
+	[[ -s $data ]] || return 0
+	{
+		echo "== $1: self"
+		perf report -i "$data" --no-children --sort sym --stdio -g none 2>/dev/null |
+			grep '%' | head -n 40
+		echo "== $1: with children"
+		perf report -i "$data" --children --sort sym --stdio -g none 2>/dev/null |
+			grep '%' | head -n 60
+	} > "$OUT/perf/$1.txt"
+	rm -f "$data"
+}
 # fio_batch GROUP CLASS CONFIG "STATUSDEVS" WORKLOAD:DEV...: one fio process
 # for the workloads of a configuration, one job each, run one after the
 # other (stonewall); fio's start-up costs seconds in a TCG guest, once per
@@ -144,8 +167,9 @@ fio_batch() {
 	done
 	cp "$job" "$OUT/fio/$id.fio"
 	# (fio writes <job>.prerun.txt into its cwd: run it in a writable one)
-	if (cd /tmp && fio --output-format=json --output="$OUT/fio/$id.json" "$job") \
+	if (cd /tmp && $(perf_prefix "$id") fio --output-format=json --output="$OUT/fio/$id.json" "$job") \
 		>"$OUT/fio/$id.err" 2>&1; then
+		perf_report "$id"
 		for a; do rec "$g" "$c" "$cfg" "${a%%:*}" fio "fio/$id.json#${a%%:*}"; done
 	else
 		rec "$g" "$c" "$cfg" all error 0 "fio failed: $(grep -v '^$' "$OUT/fio/$id.err" | tail -n 1)"
