@@ -358,7 +358,7 @@ hydrate_idle() {
 	shift 2
 	total=$(total_regions)
 	cap=$((RT * 4))
-	HYD_FIRST_N= HYD_FIRST_T=
+	HYD_FIRST_N= HYD_FIRST_T= HYD_SAMPLES=
 	t0=$(now)
 	"$@" || return 1
 	while :; do
@@ -366,6 +366,7 @@ hydrate_idle() {
 		t1=$(now)
 		echo "hyd $dev $t1 $n" >> "$STATUS_LOG"
 		[[ -z $HYD_FIRST_N && $n -gt 0 ]] && HYD_FIRST_N=$n HYD_FIRST_T=$t1
+		[[ -n $HYD_FIRST_N ]] && HYD_SAMPLES+="$t1 $n"$'\n'
 		((n >= total)) && break
 		awk -v a="$t0" -v b="$t1" -v c="$cap" 'BEGIN {exit !(b - a > c)}' && break
 		sleep 0.2
@@ -378,7 +379,8 @@ hydrate_idle() {
 # so fio runs until it is stopped, and hydration starts once its reads are
 # seen completing on LOADDEV.  The rate is the steady one: from the first
 # poll that saw regions copied to the last (the start message's own exec
-# time, a second or so in a loaded guest, is not the target's).
+# time, a second or so in a loaded guest, is not the target's).  LOAD_SECS
+# is then the time the slope gives for LOAD_REGIONS.
 hydrate_loaded() {
 	local dev=$1 kind=$2 load=$3 fpid blk r0 r1 r2 i
 	shift 3
@@ -397,13 +399,24 @@ hydrate_loaded() {
 	r2=$(reads_of "$blk")
 	kill -INT "$fpid" 2>/dev/null
 	wait "$fpid"
-	LOAD_REGIONS=$HYD_REGIONS LOAD_SECS=$HYD_SECS
+	LOAD_REGIONS=$HYD_REGIONS LOAD_SECS=$HYD_SECS LOAD_NOTE_FIT=
+	# Least-squares slope of regions over time across the polls: the
+	# token bucket's initial burst and the copies in flight at either end
+	# do not tilt it (two end points alone read a quarter of a percent low).
 	if [[ -n $HYD_FIRST_N ]] && ((HYD_REGIONS > HYD_FIRST_N)); then
 		LOAD_REGIONS=$((HYD_REGIONS - HYD_FIRST_N))
-		LOAD_SECS=$(awk -v a="$HYD_FIRST_T" -v b="$(tail -n 1 "$STATUS_LOG" | awk '{print $3}')" \
-			'BEGIN {printf "%.3f", b - a}')
+		LOAD_SECS=$(awk -v r="$LOAD_REGIONS" 'NF == 2 {
+				if (!n) t0 = $1
+				x = $1 - t0
+				n++; sx += x; sy += $2; sxx += x * x; sxy += x * $2 }
+			END {
+				d = n * sxx - sx * sx
+				if (n < 3 || d <= 0 || n * sxy - sx * sy <= 0) { print "0"; exit }
+				printf "%.3f", r / ((n * sxy - sx * sy) / d) }' <<<"$HYD_SAMPLES")
+		[[ $LOAD_SECS != 0 ]] || LOAD_REGIONS=$HYD_REGIONS LOAD_SECS=$HYD_SECS
+		LOAD_NOTE_FIT="rate: least-squares slope over $(grep -c . <<<"$HYD_SAMPLES") polls; "
 	fi
-	LOAD_NOTE="foreground $(awk -v r=$((r2 - r1)) -v s="$HYD_SECS" 'BEGIN {printf "%.0f", r / s}') reads/s meanwhile"
+	LOAD_NOTE="${LOAD_NOTE_FIT:-}foreground $(awk -v r=$((r2 - r1)) -v s="$HYD_SECS" 'BEGIN {printf "%.0f", r / s}') reads/s meanwhile"
 	((r2 > r1)) || LOAD_NOTE="no foreground reads completed meanwhile"
 }
 # Idle hydration is repeated (BENCH_HYD_REPS, default 3) and the best run
