@@ -129,17 +129,62 @@ bool __replica_copy_allowed(struct replica *rep)
 }
 
 /*
- * The age of marked (nosync) regions runs from the moment their count
- * last left zero; write-behinds carry their own start time.  Lag is kept
- * in milliseconds, so the tick-based clock is enough and costs no clock
- * source read per write.
+ * The age of marked (nosync) regions is that of their older generation
+ * (see struct replica); write-behinds carry their own start time.  Lag is
+ * kept in milliseconds, so the tick-based clock is enough and costs no
+ * clock source read per write.
  */
 static void __lag_changed(struct replica *rep)
 {
-	if (!rep->nosync_count)
+	unsigned int old = rep->lag_gen_old;
+
+	if (!rep->lag_gen_map)
 		rep->lag_since_ns = 0;
-	else if (!rep->lag_since_ns)
-		rep->lag_since_ns = ktime_get_coarse_ns();
+	else if (rep->lag_gen_count[old])
+		rep->lag_since_ns = rep->lag_gen_start_ns[old];
+	else
+		rep->lag_since_ns = 0;
+}
+
+/* A region just marked nosync joins the newer generation. */
+void __replica_lag_gen_add(struct replica *rep, u64 region)
+{
+	unsigned int gen = rep->lag_gen_old;
+
+	if (!rep->lag_gen_map)
+		return;
+	/* An empty older generation takes it (nothing else is marked). */
+	if (rep->lag_gen_count[gen])
+		gen ^= 1;
+	if (!rep->lag_gen_count[gen]++)
+		rep->lag_gen_start_ns[gen] = ktime_get_coarse_ns();
+	__assign_bit(region, rep->lag_gen_map, gen);
+}
+
+static void __lag_gen_remove(struct replica *rep, u64 region)
+{
+	unsigned int gen;
+
+	if (!rep->lag_gen_map)
+		return;
+	gen = test_bit(region, rep->lag_gen_map);
+	if (!WARN_ON_ONCE(!rep->lag_gen_count[gen]))
+		rep->lag_gen_count[gen]--;
+	/* The older generation is copied: the newer one becomes it. */
+	if (!rep->lag_gen_count[rep->lag_gen_old])
+		rep->lag_gen_old ^= 1;
+}
+
+/* After the nosync map was rebuilt: every marked region in one generation. */
+void __replica_lag_reset(struct replica *rep)
+{
+	rep->lag_gen_old = 0;
+	rep->lag_gen_count[0] = rep->nosync_count;
+	rep->lag_gen_count[1] = 0;
+	rep->lag_gen_start_ns[0] = ktime_get_coarse_ns();
+	if (rep->lag_gen_map)
+		bitmap_zero(rep->lag_gen_map, rep->nr_regions);
+	__lag_changed(rep);
 }
 
 /* Set a region's bit in the in-core bitmap; the next commit records it. */
@@ -158,6 +203,7 @@ void __replica_set_nosync(struct replica *rep, u64 region)
 	if (__test_and_set_bit(region, rep->nosync_map))
 		return;
 	rep->nosync_count++;
+	__replica_lag_gen_add(rep, region);
 	__lag_changed(rep);
 }
 
@@ -166,6 +212,7 @@ void __replica_clear_nosync(struct replica *rep, u64 region)
 	if (!__test_and_clear_bit(region, rep->nosync_map))
 		return;
 	rep->nosync_count--;
+	__lag_gen_remove(rep, region);
 	__lag_changed(rep);
 }
 

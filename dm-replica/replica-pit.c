@@ -527,7 +527,7 @@ void __replica_pit_rebuild_nosync(struct replica *rep)
 			__clear_bit(region, rep->nosync_map);
 		}
 	}
-	rep->lag_since_ns = 0;
+	__replica_lag_reset(rep);
 }
 
 void __replica_pit_restore_done(struct replica *rep)

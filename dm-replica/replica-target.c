@@ -324,9 +324,11 @@ static int parse_table(struct replica_dev *dev, unsigned int argc,
 static void free_state(struct replica *rep)
 {
 	kvfree(rep->nosync_map);
+	kvfree(rep->lag_gen_map);
 	bitmap_free(rep->clear_candidates);
 	bitmap_free(rep->clear_aged);
 	rep->nosync_map = NULL;
+	rep->lag_gen_map = NULL;
 	rep->clear_candidates = NULL;
 	rep->clear_aged = NULL;
 }
@@ -349,6 +351,12 @@ static int load_state(struct replica *rep, bool start_inactive)
 	rep->clear_aged = bitmap_zalloc(cap, GFP_KERNEL);
 	if (!rep->nosync_map || !rep->clear_candidates || !rep->clear_aged)
 		return -ENOMEM;
+	/* Only a mirror has a lag (its mode may change on reload). */
+	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
+		rep->lag_gen_map = alloc_region_map(rep->nr_regions);
+		if (!rep->lag_gen_map)
+			return -ENOMEM;
+	}
 
 	rep->marked_count = 0;
 	for (region = 0; region < rep->nr_regions; region++)
@@ -372,7 +380,7 @@ static int load_state(struct replica *rep, bool start_inactive)
 			if (replica_md_test(md, region))
 				__set_bit(region, rep->nosync_map);
 		rep->nosync_count = rep->marked_count;
-		rep->lag_since_ns = rep->nosync_count ? ktime_get_coarse_ns() : 0;
+		__replica_lag_reset(rep);
 		if (rep->copy_state == REPLICA_CS_SYNCHRONIZED &&
 		    rep->nosync_count)
 			rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
@@ -416,7 +424,7 @@ static void apply_origin_params(struct replica *rep, struct replica_dev *dev)
 static int grow(struct replica *rep, sector_t len)
 {
 	u64 regions = replica_nr_regions(len, rep->region_sectors);
-	unsigned long *map, *old;
+	unsigned long *map, *old, *gen_map, *old_gen_map;
 	char *error = NULL;
 	u64 r, from;
 	int ret;
@@ -428,8 +436,12 @@ static int grow(struct replica *rep, sector_t len)
 		return -EINVAL;
 	}
 	map = alloc_region_map(regions);
-	if (!map)
+	gen_map = alloc_region_map(regions);
+	if (!map || !gen_map) {
+		kvfree(map);
+		kvfree(gen_map);
 		return -ENOMEM;
+	}
 
 	spin_lock_irq(&rep->lock);
 	from = rep->nr_regions;
@@ -441,18 +453,18 @@ static int grow(struct replica *rep, sector_t len)
 	if (ret) {
 		spin_unlock_irq(&rep->lock);
 		kvfree(map);
+		kvfree(gen_map);
 		DMERR("%s: %s", __func__, error);
 		return ret;
 	}
 	bitmap_copy(map, rep->nosync_map, rep->nr_regions);
 	old = rep->nosync_map;
 	rep->nosync_map = map;
-	for (r = from; r < regions; r++) {
-		if (!test_bit(r, map)) {
-			__set_bit(r, map);
-			rep->nosync_count++;
-		}
-	}
+	bitmap_copy(gen_map, rep->lag_gen_map, rep->nr_regions);
+	old_gen_map = rep->lag_gen_map;
+	rep->lag_gen_map = gen_map;
+	for (r = from; r < regions; r++)
+		__replica_set_nosync(rep, r);
 	rep->marked_count += regions - rep->nr_regions;
 	rep->nr_regions = regions;
 	rep->len = len;
@@ -461,6 +473,7 @@ static int grow(struct replica *rep, sector_t len)
 	rep->commit_requested = true;
 	spin_unlock_irq(&rep->lock);
 	kvfree(old);
+	kvfree(old_gen_map);
 	return 0;
 }
 

@@ -172,6 +172,17 @@ struct replica {
 	u64 rate_window_bytes;
 	unsigned long last_user_io;	/* jiffies */
 	u64 lag_since_ns;		/* 0 when no region is marked nosync */
+	/*
+	 * Age of the marked regions (mirror): they are counted in the newer
+	 * of two generations; when the older one has been copied entirely,
+	 * the newer becomes the older and the next mark starts a new one.
+	 * The lag's age is the older generation's start, so it follows how
+	 * long marks wait for their copy, not how long a load has run.
+	 */
+	unsigned long *lag_gen_map;	/* a marked region's generation */
+	u64 lag_gen_count[2];
+	u64 lag_gen_start_ns[2];
+	unsigned int lag_gen_old;	/* index of the older generation */
 	u64 regions_copied;		/* since load, for status */
 
 	/* Snapshot store smaller than the source (store_slots != 0). */
