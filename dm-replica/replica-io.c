@@ -138,16 +138,12 @@ static void __lag_changed(struct replica *rep)
 {
 	unsigned int old = rep->lag_gen_old;
 
-	if (!rep->lag_gen_map)
-		rep->lag_since_ns = 0;
-	else if (rep->lag_gen_count[old])
-		rep->lag_since_ns = rep->lag_gen_start_ns[old];
-	else
-		rep->lag_since_ns = 0;
+	rep->lag_since_ns = rep->lag_gen_map && rep->lag_gen_count[old] ?
+			    rep->lag_gen_start_ns[old] : 0;
 }
 
 /* A region just marked nosync joins the newer generation. */
-void __replica_lag_gen_add(struct replica *rep, u64 region)
+static void __lag_gen_add(struct replica *rep, u64 region)
 {
 	unsigned int gen = rep->lag_gen_old;
 
@@ -203,7 +199,7 @@ void __replica_set_nosync(struct replica *rep, u64 region)
 	if (__test_and_set_bit(region, rep->nosync_map))
 		return;
 	rep->nosync_count++;
-	__replica_lag_gen_add(rep, region);
+	__lag_gen_add(rep, region);
 	__lag_changed(rep);
 }
 
@@ -338,7 +334,6 @@ static void __account_behind(struct replica *rep, struct region_entry *e,
 			rep->behind_regions++;
 		rep->behind_inflight++;
 		rep->behind_bytes += bytes;
-		__lag_changed(rep);
 		return;
 	}
 	e->pending--;
@@ -346,7 +341,6 @@ static void __account_behind(struct replica *rep, struct region_entry *e,
 		rep->behind_regions--;
 	rep->behind_inflight--;
 	rep->behind_bytes -= bytes;
-	__lag_changed(rep);
 	__replica_put_entry(rep, e);
 	if (!rep->behind_inflight)
 		wake_up_all(&rep->copy_wait);

@@ -24,7 +24,6 @@ void replica_wake_worker(struct replica *rep);
 unsigned int replica_behind_front_pad(void);
 bool replica_behind_drained(struct replica *rep);
 void replica_behind_pool_drain(struct replica *rep);
-void __replica_lag_gen_add(struct replica *rep, u64 region);
 void __replica_lag_reset(struct replica *rep);
 u64 replica_lag_ms(struct replica *rep);
 
