@@ -352,20 +352,21 @@ hydrated() {
 }
 total_regions() { echo $(((CWS + REGION - 1) / REGION)); }
 # hydrate_idle NAME KIND START-CMD...: run until done or the time cap
-# (HYD_FIRST_N, HYD_FIRST_T: the first poll that saw regions copied).
+# (HYD_FIRST_N: regions at the first poll that saw any copied; HYD_SAMPLES:
+# "time regions" of that poll and every later one).
 hydrate_idle() {
 	local dev=$1 kind=$2 t0 t1 n=0 total cap
 	shift 2
 	total=$(total_regions)
 	cap=$((RT * 4))
-	HYD_FIRST_N= HYD_FIRST_T= HYD_SAMPLES=
+	HYD_FIRST_N= HYD_SAMPLES=
 	t0=$(now)
 	"$@" || return 1
 	while :; do
 		n=$(hydrated "$dev" "$kind")
 		t1=$(now)
 		echo "hyd $dev $t1 $n" >> "$STATUS_LOG"
-		[[ -z $HYD_FIRST_N && $n -gt 0 ]] && HYD_FIRST_N=$n HYD_FIRST_T=$t1
+		[[ -z $HYD_FIRST_N && $n -gt 0 ]] && HYD_FIRST_N=$n
 		[[ -n $HYD_FIRST_N ]] && HYD_SAMPLES+="$t1 $n"$'\n'
 		((n >= total)) && break
 		awk -v a="$t0" -v b="$t1" -v c="$cap" 'BEGIN {exit !(b - a > c)}' && break
@@ -377,10 +378,10 @@ hydrate_idle() {
 # hydrate_loaded NAME KIND LOADDEV START-CMD...: as hydrate_idle, while fio
 # reads LOADDEV at QD16 all along.  Execs take seconds in a busy TCG guest,
 # so fio runs until it is stopped, and hydration starts once its reads are
-# seen completing on LOADDEV.  The rate is the steady one: from the first
-# poll that saw regions copied to the last (the start message's own exec
-# time, a second or so in a loaded guest, is not the target's).  LOAD_SECS
-# is then the time the slope gives for LOAD_REGIONS.
+# seen completing on LOADDEV.  The rate is the steady one, counted from the
+# first poll that saw regions copied (the start message's own exec time, a
+# second or so in a loaded guest, is not the target's); LOAD_SECS is the
+# time the least-squares slope over those polls gives for LOAD_REGIONS.
 hydrate_loaded() {
 	local dev=$1 kind=$2 load=$3 fpid blk r0 r1 r2 i
 	shift 3
@@ -400,9 +401,8 @@ hydrate_loaded() {
 	kill -INT "$fpid" 2>/dev/null
 	wait "$fpid"
 	LOAD_REGIONS=$HYD_REGIONS LOAD_SECS=$HYD_SECS LOAD_NOTE_FIT=
-	# Least-squares slope of regions over time across the polls: the
-	# token bucket's initial burst and the copies in flight at either end
-	# do not tilt it (two end points alone read a quarter of a percent low).
+	# The token bucket's initial burst and the copies in flight at either
+	# end do not tilt a slope (two end points alone read ~0.25% low).
 	if [[ -n $HYD_FIRST_N ]] && ((HYD_REGIONS > HYD_FIRST_N)); then
 		LOAD_REGIONS=$((HYD_REGIONS - HYD_FIRST_N))
 		LOAD_SECS=$(awk -v r="$LOAD_REGIONS" 'NF == 2 {
@@ -424,9 +424,12 @@ hydrate_loaded() {
 # few seconds swings by a third with the host's load.
 HYD_REPS=${BENCH_HYD_REPS:-3}
 declare -A HB_R HB_S HB_ALL
+kib_s() {	# kib_s REGIONS SECS: copy rate in KiB/s
+	awk -v r="$1" -v s="$2" -v z="$REGION" 'BEGIN {printf "%.0f", r * z / 2 / s}'
+}
 hyd_keep() {	# hyd_keep CONFIG REGIONS SECS
 	local kibs
-	kibs=$(awk -v r="$2" -v s="$3" -v z="$REGION" 'BEGIN {printf "%.0f", r * z / 2 / s}')
+	kibs=$(kib_s "$2" "$3")
 	HB_ALL[$1]+="${HB_ALL[$1]:+, }$kibs"
 	if [[ -z ${HB_R[$1]:-} ]] || awk -v r="$2" -v s="$3" -v br="${HB_R[$1]}" -v bs="${HB_S[$1]}" \
 		'BEGIN {exit !(r / s > br / bs)}'; then
@@ -439,7 +442,7 @@ hyd_rec_best() {	# hyd_rec_best CONFIG
 }
 rec_hyd() {	# rec_hyd CONFIG WORKLOAD REGIONS SECS [NOTE]
 	local kibs
-	kibs=$(awk -v r="$3" -v s="$4" -v z="$REGION" 'BEGIN {printf "%.0f", r * z / 2 / s}')
+	kibs=$(kib_s "$3" "$4")
 	rec clone ram "$1" "$2" kib_s "$kibs" "$3 regions in $4 s${5:+; $5}"
 	say "clone $1 $2: $kibs KiB/s ($3 regions in $4 s)"
 }
@@ -489,10 +492,9 @@ group_clone() {
 		skip_rec clone "$c" dm-clone "$DMCLONE_SKIP"
 		return
 	fi
-	local sets=()
-	for ((i = 1; i <= HYD_REPS; i++)); do
-		sets+=(default:1:1 t64b1:64:1 t64b16:64:16 t256b128:256:128)
-	done
+	# name:hydration_threshold:hydration_batch_size
+	local idle_sets=(default:1:1 t64b1:64:1 t64b16:64:16 t256b128:256:128) sets=()
+	for ((i = 1; i <= HYD_REPS; i++)); do sets+=("${idle_sets[@]}"); done
 	for set in "${sets[@]}" loaded:1:1; do
 		cfg=${set%%:*}; thr=${set#*:}; bat=${thr#*:}; thr=${thr%%:*}
 		say "clone dm-clone $cfg (threshold $thr, batch $bat)"
@@ -514,7 +516,7 @@ group_clone() {
 		fi
 		dmrm cl
 	done
-	for cfg in default t64b1 t64b16 t256b128; do hyd_rec_best "dm-clone-$cfg"; done
+	for set in "${idle_sets[@]}"; do hyd_rec_best "dm-clone-${set%%:*}"; done
 }
 
 # --- async mirror lag with the target slowed by dm-delay --------------------------
