@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dm-replica I/O path: write intent, leg writes, background copy and
- * metadata commits.
+ * dm-replica I/O path: region entries, mirror write intent, leg writes,
+ * write-behind, discards and the background copier.  Commits are made by
+ * the worker in replica-commit.c.
  *
  * Ordering rules this file keeps:
  *  - a write never reaches a leg before the commit that marks its region
@@ -15,6 +16,8 @@
 #include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/mempool.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "replica.h"
@@ -50,17 +53,39 @@ static struct region_entry *__insert_entry(struct replica *rep, u64 region,
 	return e;
 }
 
+/*
+ * The region's entry, made if needed from *spare (taken) or, without one,
+ * from the pool without sleeping; NULL when there is no memory.
+ */
 struct region_entry *__replica_get_entry(struct replica *rep, u64 region,
-					gfp_t gfp)
+					 struct region_entry **spare)
 {
 	struct region_entry *e = __replica_find_entry(rep, region);
 
+	lockdep_assert_held(&rep->lock);
 	if (e)
 		return e;
-	e = kmem_cache_alloc(replica_entry_cache, gfp);
-	if (!e)
-		return NULL;
+	if (spare && *spare) {
+		e = *spare;
+		*spare = NULL;
+	} else {
+		e = mempool_alloc(&rep->entry_pool, GFP_NOWAIT);
+		if (!e)
+			return NULL;
+	}
 	return __insert_entry(rep, region, e);
+}
+
+/* A spare entry for a decision made by the worker (may sleep). */
+struct region_entry *replica_spare_entry(struct replica *rep)
+{
+	return mempool_alloc(&rep->entry_pool, GFP_NOIO);
+}
+
+void replica_put_spare(struct replica *rep, struct region_entry *spare)
+{
+	if (spare)
+		mempool_free(spare, &rep->entry_pool);
 }
 
 static void __flag_clear_candidate(struct replica *rep, u64 region)
@@ -75,23 +100,35 @@ static void __flag_clear_candidate(struct replica *rep, u64 region)
 /* Free an entry nobody needs any more. */
 void __replica_put_entry(struct replica *rep, struct region_entry *e)
 {
+	lockdep_assert_held(&rep->lock);
 	if (e->pending || e->copying || e->overwrite ||
 	    !bio_list_empty(&e->waiting) || !list_empty(&e->list))
 		return;
-	if (e->mark_seq > rep->committed_seq)
+	if (!replica_md_durable(&rep->md, e->mark_seq))
 		return;
 	hlist_del(&e->hash);
 	rep->entries--;
 	__flag_clear_candidate(rep, e->region);
-	kmem_cache_free(replica_entry_cache, e);
+	mempool_free(e, &rep->entry_pool);
+}
+
+/* Teardown: entries pinned by marks that never became durable. */
+void replica_free_entries(struct replica *rep)
+{
+	struct region_entry *e;
+	struct hlist_node *tmp;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rep->hash); i++) {
+		hlist_for_each_entry_safe(e, tmp, &rep->hash[i], hash) {
+			hlist_del(&e->hash);
+			mempool_free(e, &rep->entry_pool);
+		}
+	}
+	rep->entries = 0;
 }
 
 /* ---- State helpers ---- */
-void replica_wake_worker(struct replica *rep)
-{
-	queue_work(rep->wq, &rep->worker);
-}
-
 void __replica_set_state(struct replica *rep, u32 state)
 {
 	if (rep->copy_state == state)
@@ -178,8 +215,10 @@ void __replica_lag_reset(struct replica *rep)
 	rep->lag_gen_count[0] = rep->nosync_count;
 	rep->lag_gen_count[1] = 0;
 	rep->lag_gen_start_ns[0] = ktime_get_coarse_ns();
+	/* (bitmap_zero takes an unsigned int: not enough past 2^32 regions) */
 	if (rep->lag_gen_map)
-		bitmap_zero(rep->lag_gen_map, rep->nr_regions);
+		memset(rep->lag_gen_map, 0,
+		       BITS_TO_LONGS(rep->nr_regions) * sizeof(long));
 	__lag_changed(rep);
 }
 
@@ -192,6 +231,33 @@ bool __replica_mark(struct replica *rep, u64 region)
 	rep->marked_count++;
 	rep->commit_requested = true;
 	return true;
+}
+
+/*
+ * The same for a change no entry waits for (a discard): writes to the
+ * region's block wait for the commit that carries it.
+ */
+bool __replica_mark_gated(struct replica *rep, u64 region)
+{
+	if (replica_md_test(&rep->md, region))
+		return false;
+	replica_md_set_gated(&rep->md, region);
+	rep->marked_count++;
+	rep->commit_requested = true;
+	return true;
+}
+
+/*
+ * The commit that makes region's bit durable for a write: the entry's own
+ * mark, or a gated mark of its block.  0 when it is durable already.
+ */
+u64 __replica_mark_seq(struct replica *rep, struct region_entry *e,
+		       u64 region)
+{
+	u64 seq = max(e ? e->mark_seq : 0,
+		      replica_md_gate_seq(&rep->md, region));
+
+	return replica_md_durable(&rep->md, seq) ? 0 : seq;
 }
 
 void __replica_set_nosync(struct replica *rep, u64 region)
@@ -228,7 +294,7 @@ u64 replica_lag_ms(struct replica *rep)
 	return div_u64(now - since, NSEC_PER_MSEC);
 }
 
-static bool __lag_bound_reached(struct replica *rep)
+bool __replica_lag_bound_reached(struct replica *rep)
 {
 	if (rep->mode != REPLICA_MODE_ASYNC ||
 	    rep->tun.lag_policy != LAG_THROTTLE || rep->suspended ||
@@ -241,18 +307,31 @@ static bool __lag_bound_reached(struct replica *rep)
 }
 
 /*
- * A host write (or its write-behind) failed on the target: the leg is
- * failed and the relationship broken.  True when this is news.
+ * The target leg failed (code: D write, F flush, R read): the
+ * relationship is broken.  A mirror's marked regions may hold writes the
+ * target acknowledged but lost: the worker turns them into regions to
+ * copy (fold_marks).  True when this is news.
  */
-static bool __target_write_failed(struct replica *rep, blk_status_t status)
+bool __replica_target_failed(struct replica *rep, char code)
 {
+	lockdep_assert_held(&rep->lock);
 	if (rep->target_health != HEALTH_ALIVE)
 		return false;
-	DMERR_LIMIT("target write error %d: relationship broken",
-		    blk_status_to_errno(status));
-	rep->target_health = HEALTH_WRITE_ERROR;
+	rep->target_health = code;
 	__replica_set_state(rep, REPLICA_CS_BROKEN);
+	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
+		rep->fold_pending = true;
+		rep->fold_cursor = 0;
+	}
 	return true;
+}
+
+static bool __target_write_failed(struct replica *rep, blk_status_t status)
+{
+	if (rep->target_health == HEALTH_ALIVE)
+		DMERR_LIMIT("target write error %d: relationship broken",
+			    blk_status_to_errno(status));
+	return __replica_target_failed(rep, HEALTH_WRITE_ERROR);
 }
 
 /* ---- Async write-behind ---- */
@@ -574,27 +653,44 @@ enum write_decision {
 	WRITE_ERROR,		/* cannot record intent */
 };
 
-static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
-					  struct replica_io *io, gfp_t gfp)
+/* Hold a bio on its region's entry until the commit of its mark. */
+static void __wait_for_commit(struct replica *rep, struct region_entry *e,
+			      u64 seq, struct bio *bio)
 {
-	u64 region = io->region;
+	e->mark_seq = max(e->mark_seq, seq);
+	bio_list_add(&e->waiting, bio);
+	if (list_empty(&e->list))
+		list_add_tail(&e->list, &rep->commit_wait);
+}
+
+/*
+ * A write goes to the legs only once its region's mark is durable.  With
+ * the metadata read-only, only regions whose mark is durable take writes:
+ * a mark that never reached the disk (its commit failed) or a region
+ * without one fails the write.
+ */
+static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
+					  struct replica_io *io,
+					  struct region_entry **spare)
+{
+	u64 region = io->region, seq;
 	struct region_entry *e = __replica_find_entry(rep, region);
 	bool marked = replica_md_test(&rep->md, region);
 
+	lockdep_assert_held(&rep->lock);
 	if (e && (e->copying || !bio_list_empty(&e->waiting))) {
 		bio_list_add(&e->waiting, bio);
 		return WRITE_QUEUED;
 	}
-	if (!marked && rep->md_mode != MD_RW)
+	if (rep->md_mode != MD_RW &&
+	    (!marked || __replica_mark_seq(rep, e, region)))
 		return WRITE_ERROR;
 	if (rep->restoring && test_bit(region, rep->nosync_map)) {
 		/* The region cannot be brought back: its source data is stale. */
-		if (rep->md_mode != MD_RW ||
-		    rep->target_health != HEALTH_ALIVE ||
-		    rep->source_health == HEALTH_WRITE_ERROR)
+		if (!__replica_copies_possible(rep))
 			return WRITE_ERROR;
 		/* Bring the source region back before writing into it. */
-		e = __replica_get_entry(rep, region, gfp);
+		e = __replica_get_entry(rep, region, spare);
 		if (!e)
 			return WRITE_DEFER;
 		bio_list_add(&e->waiting, bio);
@@ -602,29 +698,31 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 			list_add_tail(&e->list, &rep->priority_copies);
 		return WRITE_QUEUED;
 	}
-	if (!test_bit(region, rep->nosync_map) && __lag_bound_reached(rep) &&
+	if (!test_bit(region, rep->nosync_map) &&
+	    __replica_lag_bound_reached(rep) &&
 	    !__target_receives_writes(rep)) {
 		bio_list_add(&rep->throttled, bio);
 		return WRITE_QUEUED;
 	}
-	if (!e) {
-		e = __replica_get_entry(rep, region, gfp);
-		if (!e)
-			return WRITE_DEFER;
-	}
+	e = __replica_get_entry(rep, region, spare);
+	if (!e)
+		return WRITE_DEFER;
 	if (!marked) {
 		__replica_mark(rep, region);
-		e->mark_seq = rep->open_seq;
+		e->mark_seq = replica_md_open_seq(&rep->md);
 	}
-	if (e->mark_seq > rep->committed_seq) {
-		bio_list_add(&e->waiting, bio);
-		if (list_empty(&e->list))
-			list_add_tail(&e->list, &rep->commit_wait);
+	seq = __replica_mark_seq(rep, e, region);
+	if (seq) {
+		__wait_for_commit(rep, e, seq, bio);
 		return WRITE_QUEUED;
 	}
 
+	/*
+	 * A write-behind still in flight to this region could land after
+	 * this write on the target (after a switch to sync): copy instead.
+	 */
 	io->to_target = __target_receives_writes(rep) &&
-			!test_bit(region, rep->nosync_map);
+			!test_bit(region, rep->nosync_map) && !e->behind;
 	io->behind = !io->to_target && __may_write_behind(rep, e, bio);
 	if (!io->to_target && !io->behind)
 		__replica_set_nosync(rep, region);
@@ -643,6 +741,7 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 {
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
 	gfp_t gfp = can_sleep ? GFP_NOIO : GFP_NOWAIT;
+	struct region_entry *spare = can_sleep ? replica_spare_entry(rep) : NULL;
 	struct bio *clone = NULL;
 	enum write_decision d;
 	unsigned long flags;
@@ -656,15 +755,15 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 
 	spin_lock_irqsave(&rep->lock, flags);
 	rep->last_user_io = jiffies;
-	d = __decide_write(rep, bio, io, gfp);
-	if (d == WRITE_DEFER && !can_sleep)
+	d = __decide_write(rep, bio, io, &spare);
+	/* (The worker always has a spare: it never defers.) */
+	if (d == WRITE_DEFER)
 		bio_list_add(&rep->deferred, bio);
 	spin_unlock_irqrestore(&rep->lock, flags);
+	replica_put_spare(rep, spare);
 
 	switch (d) {
 	case WRITE_QUEUED:
-		replica_wake_worker(rep);
-		return DM_MAPIO_SUBMITTED;
 	case WRITE_DEFER:
 		replica_wake_worker(rep);
 		return DM_MAPIO_SUBMITTED;
@@ -709,12 +808,75 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 /* Any region of [first, last] with I/O, a copy or a write-behind? */
 static bool __range_busy(struct replica *rep, u64 first, u64 last)
 {
+	struct region_entry *e;
+	unsigned int i;
 	u64 r;
 
+	lockdep_assert_held(&rep->lock);
+	/* Bounded by the entries, not by the range. */
+	if (last - first >= rep->entries) {
+		for (i = 0; i < ARRAY_SIZE(rep->hash); i++)
+			hlist_for_each_entry(e, &rep->hash[i], hash)
+				if (e->region >= first && e->region <= last)
+					return true;
+		return false;
+	}
 	for (r = first; r <= last; r++)
 		if (__replica_find_entry(rep, r))
 			return true;
 	return false;
+}
+
+/* Regions a discard handles per lock hold. */
+#define REPLICA_DISCARD_CHUNK	4096u
+
+/*
+ * One chunk [from, to) of a discard's regions, under the lock.  Returns
+ * false when the discard must fail (read-only metadata and a region
+ * whose change could not be recorded).
+ */
+static bool __discard_chunk(struct replica *rep, struct replica_io *io,
+			    u64 from, u64 to, u64 first, u64 end, bool to_target)
+{
+	u64 r;
+
+	lockdep_assert_held(&rep->lock);
+	for (r = from; r < to; r++) {
+		bool whole = r >= first && r < end;
+
+		if (to_target || rep->no_discard_passdown) {
+			/*
+			 * A write in flight could land on either side of the
+			 * discard on each leg: copy the region afterwards.
+			 */
+			if (__replica_find_entry(rep, r)) {
+				__replica_set_nosync(rep, r);
+				continue;
+			}
+			/* Whole regions: their contents are now undefined. */
+			if (!whole)
+				continue;
+			__replica_clear_nosync(rep, r);
+			if (replica_md_test(&rep->md, r))
+				__flag_clear_candidate(rep, r);
+			continue;
+		}
+		/* The target keeps the old contents: copy these regions. */
+		if (rep->md_mode != MD_RW) {
+			if (!replica_md_test(&rep->md, r) ||
+			    __replica_mark_seq(rep, __replica_find_entry(rep, r), r))
+				return false;
+		} else {
+			struct region_entry *e;
+
+			__replica_mark_gated(rep, r);
+			e = __replica_find_entry(rep, r);
+			io->commit_seq = max(io->commit_seq,
+					     __replica_mark_seq(rep, e, r));
+		}
+		__replica_set_nosync(rep, r);
+	}
+	return true;
 }
 
 /*
@@ -725,7 +887,9 @@ static bool __range_busy(struct replica *rep, u64 first, u64 last)
  * write-behind there must not land after the discard) and with background
  * copies held until they are done.  A discard that only reaches the
  * source (fractured, inactive, broken, or an async range busy for a
- * second) marks every region it touches for the next copy.
+ * second) marks every region it touches for the next copy, and waits for
+ * the commit of those marks like a write.  Runs in the worker, a bounded
+ * number of regions per lock hold.
  */
 static void process_discard(struct replica *rep, struct bio *bio)
 {
@@ -736,12 +900,11 @@ static void process_discard(struct replica *rep, struct bio *bio)
 	u64 end = (start + len) >> rep->region_shift;
 	u64 touched_first = start >> rep->region_shift;
 	u64 touched_last = (start + len - 1) >> rep->region_shift;
-	bool to_target, async;
+	bool to_target, async, ok = true;
 	struct bio *clone = NULL;
-	unsigned long flags;
-	u64 r;
+	u64 r, to;
 
-	spin_lock_irqsave(&rep->lock, flags);
+	spin_lock_irq(&rep->lock);
 	to_target = !rep->no_discard_passdown && __target_receives_writes(rep);
 	async = !rep->no_discard_passdown && !to_target &&
 		rep->mode == REPLICA_MODE_ASYNC && !rep->restoring &&
@@ -751,7 +914,7 @@ static void process_discard(struct replica *rep, struct bio *bio)
 			io->held_since = jiffies | 1;
 		if (time_before(jiffies, io->held_since + HZ)) {
 			bio_list_add(&rep->held_discards, bio);
-			spin_unlock_irqrestore(&rep->lock, flags);
+			spin_unlock_irq(&rep->lock);
 			return;
 		}
 		async = false;	/* busy too long: source only */
@@ -761,25 +924,30 @@ static void process_discard(struct replica *rep, struct bio *bio)
 		io->async_discard = true;
 		rep->async_discards++;
 	}
-	if (to_target || rep->no_discard_passdown) {
-		/* Whole regions: their contents are now undefined anyway. */
-		for (r = first; r < end; r++) {
-			if (__replica_find_entry(rep, r))
-				continue;
-			__replica_clear_nosync(rep, r);
-			if (replica_md_test(&rep->md, r))
-				__flag_clear_candidate(rep, r);
-		}
-	} else {
-		/* The target keeps the old contents: copy these regions. */
-		for (r = touched_first; r <= touched_last; r++) {
-			__replica_set_nosync(rep, r);
-			if (rep->md_mode == MD_RW)
-				__replica_mark(rep, r);
+	io->commit_seq = 0;
+	for (r = touched_first; ok && r <= touched_last; r = to) {
+		to = min_t(u64, touched_last + 1, r + REPLICA_DISCARD_CHUNK);
+		ok = __discard_chunk(rep, io, r, to, first, end, to_target);
+		if (to <= touched_last) {
+			spin_unlock_irq(&rep->lock);
+			cond_resched();
+			spin_lock_irq(&rep->lock);
 		}
 	}
-	spin_unlock_irqrestore(&rep->lock, flags);
+	/* (Only a source-only discard marks regions or fails.) */
+	if (ok && io->commit_seq) {
+		/* Decided again once the marks are durable. */
+		bio_list_add(&rep->gated, bio);
+		spin_unlock_irq(&rep->lock);
+		return;
+	}
+	spin_unlock_irq(&rep->lock);
 
+	if (!ok) {
+		DMERR_LIMIT("metadata is not writable: failing discard");
+		bio_io_error(bio);
+		return;
+	}
 	if (rep->no_discard_passdown) {
 		bio_endio(bio);
 		return;
@@ -794,6 +962,25 @@ static void process_discard(struct replica *rep, struct bio *bio)
 }
 
 /* ---- map ---- */
+
+/*
+ * A host flush reaches the target only where the target takes host
+ * writes synchronously (a sync mirror): an async mirror's target data and
+ * a snapshot's or clone's copies are made durable by the worker (before
+ * marks are cleared, before bits are committed), not by the host's flush.
+ */
+static bool flush_reaches_target(struct replica *rep)
+{
+	unsigned long flags;
+	bool r;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	r = rep->sync_type == REPLICA_SYNC_MIRROR &&
+	    __target_receives_writes(rep);
+	spin_unlock_irqrestore(&rep->lock, flags);
+	return r;
+}
+
 int replica_map(struct dm_target *ti, struct bio *bio)
 {
 	struct replica_dev *dev = ti->private;
@@ -805,20 +992,22 @@ int replica_map(struct dm_target *ti, struct bio *bio)
 	io->rep = rep;
 	io->view = dev->view;
 	io->tracked = false;
+	io->flush_target = false;
 
 	if (dev->view)
 		return replica_pit_map_view(dev, bio);
 
 	if (bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) {
-		/* num_flush_bios = 2: one per leg. */
+		/* num_flush_bios = 2: bio 0 for the source, 1 for the target. */
 		if (dm_bio_get_target_bio_nr(bio) == 0) {
 			bio_set_dev(bio, rep->source_bdev);
 			return DM_MAPIO_REMAPPED;
 		}
-		if (READ_ONCE(rep->target_health) != HEALTH_ALIVE) {
+		if (!flush_reaches_target(rep)) {
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}
+		io->flush_target = true;
 		bio_set_dev(bio, rep->target_bdev);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -846,6 +1035,35 @@ int replica_map(struct dm_target *ti, struct bio *bio)
 	}
 }
 
+/*
+ * A failed target flush fails the target leg, not the host's flush
+ * (unless fail_host_on_target_error): source I/O goes on.
+ */
+int replica_end_io(struct dm_target *ti, struct bio *bio,
+		   blk_status_t *error)
+{
+	struct replica_dev *dev = ti->private;
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct replica *rep = dev->rep;
+	unsigned long flags;
+	bool news;
+
+	if (!io->flush_target || !*error)
+		return dev->view ? replica_pit_end_io(ti, bio, error) :
+				   DM_ENDIO_DONE;
+	spin_lock_irqsave(&rep->lock, flags);
+	news = __replica_target_failed(rep, HEALTH_FLUSH_ERROR);
+	spin_unlock_irqrestore(&rep->lock, flags);
+	if (news) {
+		DMERR_LIMIT("target flush error %d: relationship broken",
+			    blk_status_to_errno(*error));
+		replica_wake_worker(rep);
+	}
+	if (!READ_ONCE(rep->fail_host_on_target_error))
+		*error = BLK_STS_OK;
+	return DM_ENDIO_DONE;
+}
+
 void replica_defer_bio(struct replica *rep, struct bio *bio)
 {
 	unsigned long flags;
@@ -856,7 +1074,7 @@ void replica_defer_bio(struct replica *rep, struct bio *bio)
 	replica_wake_worker(rep);
 }
 
-static void process_bio_list(struct replica *rep, struct bio_list *bios)
+void replica_process_bios(struct replica *rep, struct bio_list *bios)
 {
 	struct blk_plug plug;
 	struct bio *bio;
@@ -892,7 +1110,8 @@ static void copy_done(int read_err, unsigned long write_err, void *context)
 		e->batch = 0;
 		e->copy_error = read_err ? -EIO : 0;
 		e->copy_write_error = write_err ? -EIO : 0;
-		list_add_tail(&e->list, &rep->copy_done);
+		WARN_ON_ONCE(!list_empty(&e->list));
+		list_move_tail(&e->list, &rep->copy_done);
 	}
 	spin_unlock_irqrestore(&rep->lock, flags);
 	replica_wake_worker(rep);
@@ -930,11 +1149,12 @@ static sector_t __extend_copy(struct replica *rep, struct region_entry *lead,
 		if (budget != U64_MAX &&
 		    ((u64)(len + more) << SECTOR_SHIFT) > budget)
 			break;
-		e = __replica_get_entry(rep, region, GFP_NOWAIT);
+		e = __replica_get_entry(rep, region, NULL);
 		if (!e)
 			break;
 		e->rep = rep;
 		e->copying = true;
+		e->copy_to_source = rep->restoring;
 		rep->copies_in_flight++;
 		len += more;
 		lead->batch++;
@@ -1040,14 +1260,29 @@ static u64 __pick_copy_region(struct replica *rep, bool *priority)
 	return U64_MAX;
 }
 
+/*
+ * Can any copy run at all (legs and metadata)?  When not, bios held for a
+ * copy are decided again: they fail or go on without it.
+ */
+bool __replica_copies_possible(struct replica *rep)
+{
+	lockdep_assert_held(&rep->lock);
+	if (rep->md_mode != MD_RW || rep->target_health != HEALTH_ALIVE ||
+	    rep->source_health == HEALTH_WRITE_ERROR ||
+	    rep->source_health == HEALTH_FLUSH_ERROR)
+		return false;
+	/* A snapshot or clone that lost its point in time copies nothing. */
+	return rep->sync_type == REPLICA_SYNC_MIRROR ||
+	       rep->copy_state != REPLICA_CS_BROKEN;
+}
+
 static bool __legs_can_copy(struct replica *rep)
 {
-	return rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE &&
-	       rep->source_health != HEALTH_WRITE_ERROR && !rep->async_discards &&
+	return __replica_copies_possible(rep) && !rep->async_discards &&
 	       rep->copies_in_flight < max(rep->tun.copy_inflight, 1u);
 }
 
-static void start_copies(struct replica *rep)
+void replica_start_copies(struct replica *rep)
 {
 	struct dm_io_region from, to;
 	struct region_entry *e, *spare = NULL;
@@ -1058,7 +1293,7 @@ static void start_copies(struct replica *rep)
 
 	for (;;) {
 		if (!spare)
-			spare = kmem_cache_alloc(replica_entry_cache, GFP_NOIO);
+			spare = replica_spare_entry(rep);
 		if (!spare_slot && rep->store_slots)
 			spare_slot = kmem_cache_alloc(replica_slot_cache,
 						      GFP_NOIO);
@@ -1077,17 +1312,15 @@ static void start_copies(struct replica *rep)
 			spin_unlock_irq(&rep->lock);
 			break;
 		}
-		e = __replica_find_entry(rep, region);
+		e = __replica_get_entry(rep, region, &spare);
 		if (!e) {
-			if (!spare) {
-				spin_unlock_irq(&rep->lock);
-				break;
-			}
-			e = __insert_entry(rep, region, spare);
-			spare = NULL;
+			spin_unlock_irq(&rep->lock);
+			break;
 		}
 		e->rep = rep;
 		e->copying = true;
+		/* The direction is the one at the start, whatever comes. */
+		e->copy_to_source = rep->restoring;
 		list_del_init(&e->list);
 		rep->copies_in_flight++;
 		start = region_to_sector(rep, region);
@@ -1117,14 +1350,13 @@ static void start_copies(struct replica *rep)
 		}
 		dm_kcopyd_copy(rep->kcopyd, &from, 1, &to, 0, copy_done, e);
 	}
-	if (spare)
-		kmem_cache_free(replica_entry_cache, spare);
+	replica_put_spare(rep, spare);
 	if (spare_slot)
 		kmem_cache_free(replica_slot_cache, spare_slot);
 }
 
-static void finish_copies(struct replica *rep, struct bio_list *release,
-			  struct bio_list *failed)
+void replica_finish_copies(struct replica *rep, struct bio_list *release,
+			   struct bio_list *failed)
 {
 	struct region_entry *e, *tmp;
 	LIST_HEAD(done);
@@ -1147,17 +1379,18 @@ static void finish_copies(struct replica *rep, struct bio_list *release,
 				continue;
 			}
 		} else {
-			bool read_leg_is_target = rep->restoring;
-			char *write_leg = read_leg_is_target ?
-				&rep->source_health : &rep->target_health;
-			char *read_leg = read_leg_is_target ?
-				&rep->target_health : &rep->source_health;
+			bool to_source = e->copy_to_source;
 
 			rep->copy_errors++;
-			if (e->copy_write_error)
-				*write_leg = HEALTH_WRITE_ERROR;
-			if (e->copy_error && *read_leg == HEALTH_ALIVE)
-				*read_leg = HEALTH_READ_ERROR;
+			if (e->copy_write_error && to_source)
+				rep->source_health = HEALTH_WRITE_ERROR;
+			else if (e->copy_write_error)
+				__replica_target_failed(rep, HEALTH_WRITE_ERROR);
+			if (e->copy_error && !to_source &&
+			    rep->source_health == HEALTH_ALIVE)
+				rep->source_health = HEALTH_READ_ERROR;
+			else if (e->copy_error && to_source)
+				__replica_target_failed(rep, HEALTH_READ_ERROR);
 			DMERR_LIMIT("copy of region %llu failed: relationship broken",
 				    e->region);
 			__replica_set_state(rep, REPLICA_CS_BROKEN);
@@ -1171,6 +1404,7 @@ static void finish_copies(struct replica *rep, struct bio_list *release,
 		__replica_put_entry(rep, e);
 	}
 	if (!rep->nosync_count && !rep->copies_in_flight &&
+	    !rep->fold_pending &&
 	    rep->copy_state == REPLICA_CS_UNSYNCHRONIZED &&
 	    rep->target_health == HEALTH_ALIVE) {
 		if (rep->restoring && rep->sync_type != REPLICA_SYNC_MIRROR) {
@@ -1185,322 +1419,6 @@ static void finish_copies(struct replica *rep, struct bio_list *release,
 	wake_up_all(&rep->copy_wait);
 }
 
-/* ---- Commit ---- */
-
-/*
- * Clear the marks of regions that have been idle and in sync for a full
- * commit period.  The flush of both legs between choosing and clearing
- * makes every write and copy that completed before the choice durable.
- */
-static void clear_idle_marks(struct replica *rep, bool everything)
-{
-	u64 nblocks = rep->md.nr_blocks, index;
-	unsigned long *eligible;
-	int r;
-
-	/* Snapshot and clone bits record copied data, not write intent. */
-	if (rep->sync_type != REPLICA_SYNC_MIRROR)
-		return;
-	eligible = bitmap_zalloc(nblocks, GFP_NOIO);
-	if (!eligible)
-		return;
-
-	spin_lock_irq(&rep->lock);
-	if (everything)
-		bitmap_or(eligible, rep->clear_aged, rep->clear_candidates,
-			  nblocks);
-	else
-		bitmap_andnot(eligible, rep->clear_aged, rep->clear_candidates,
-			      nblocks);
-	bitmap_or(rep->clear_aged, rep->clear_aged, rep->clear_candidates,
-		  nblocks);
-	bitmap_andnot(rep->clear_aged, rep->clear_aged, eligible, nblocks);
-	bitmap_zero(rep->clear_candidates, nblocks);
-	spin_unlock_irq(&rep->lock);
-
-	if (bitmap_empty(eligible, nblocks))
-		goto out;
-
-	r = replica_flush_bdev(NULL, rep->source_bdev);
-	if (!r && rep->target_health == HEALTH_ALIVE)
-		r = replica_flush_bdev(NULL, rep->target_bdev);
-	if (r) {
-		/* Keep the marks; try again next period. */
-		spin_lock_irq(&rep->lock);
-		bitmap_or(rep->clear_aged, rep->clear_aged, eligible, nblocks);
-		spin_unlock_irq(&rep->lock);
-		goto out;
-	}
-
-	spin_lock_irq(&rep->lock);
-	for_each_set_bit(index, eligible, nblocks) {
-		u64 first = index * REPLICA_BITS_PER_BLOCK;
-		u64 last = min_t(u64, first + REPLICA_BITS_PER_BLOCK,
-				 rep->nr_regions);
-		u64 region;
-
-		/* A write completed since the choice: wait another period. */
-		if (test_bit(index, rep->clear_candidates) && !everything)
-			continue;
-		for (region = first; region < last; region++) {
-			if (!replica_md_test(&rep->md, region) ||
-			    test_bit(region, rep->nosync_map) ||
-			    __replica_find_entry(rep, region))
-				continue;
-			replica_md_clear(&rep->md, region);
-			rep->marked_count--;
-		}
-	}
-	spin_unlock_irq(&rep->lock);
-out:
-	bitmap_free(eligible);
-}
-
-static void fail_metadata(struct replica *rep, int r)
-{
-	spin_lock_irq(&rep->lock);
-	if (rep->md_mode == MD_RW) {
-		DMERR("metadata commit failed (%d): metadata is now read-only",
-		      r);
-		rep->md_mode = MD_RO;
-		rep->state_changed = true;
-		/* A point in time that cannot be recorded is lost. */
-		if (rep->sync_type != REPLICA_SYNC_MIRROR)
-			rep->copy_state = REPLICA_CS_BROKEN;
-	}
-	spin_unlock_irq(&rep->lock);
-}
-
-/*
- * Commit the in-core state; on success release the writes that waited
- * for their marks.  periodic: also clear idle marks first.
- */
-int replica_commit(struct replica *rep, bool clear, bool clean_shutdown,
-		   struct bio_list *release)
-{
-	struct bio_list overwrites = BIO_EMPTY_LIST;
-	struct region_entry *e, *tmp;
-	struct replica_sb next;
-	struct bio *bio;
-	u64 seq;
-	int r;
-
-	if (READ_ONCE(rep->md_mode) != MD_RW)
-		return -EIO;
-	if (clear)
-		clear_idle_marks(rep, clean_shutdown);
-	/*
-	 * Snapshot and clone bits vouch for data just copied (to the target,
-	 * or to the source when restoring): make it durable first.
-	 */
-	if (rep->sync_type != REPLICA_SYNC_MIRROR &&
-	    !bitmap_empty(rep->md.dirty_now, rep->md.nr_blocks)) {
-		r = replica_flush_bdev(NULL, rep->target_bdev);
-		if (!r && READ_ONCE(rep->restoring))
-			r = replica_flush_bdev(NULL, rep->source_bdev);
-		if (r) {
-			fail_metadata(rep, r);
-			return r;
-		}
-	}
-
-	spin_lock_irq(&rep->lock);
-	seq = rep->open_seq++;
-	rep->commit_requested = false;
-	next = rep->md.sb;
-	next.copy_state = rep->copy_state;
-	next.mode = rep->mode;
-	next.flags = rep->restoring ? REPLICA_SB_RESTORING : 0;
-	if (rep->initial_sync)
-		next.flags |= REPLICA_SB_INITIAL_COPY;
-	if (clean_shutdown)
-		next.flags |= REPLICA_SB_CLEAN_SHUTDOWN;
-	next.bits_set = rep->marked_count;
-	next.pit_ns = rep->pit_ns;
-	spin_unlock_irq(&rep->lock);
-
-	r = replica_md_commit(&rep->md, &rep->lock, &next);
-	if (r) {
-		fail_metadata(rep, r);
-		return r;
-	}
-
-	spin_lock_irq(&rep->lock);
-	/* Commits from a message and the worker may finish out of order. */
-	rep->committed_seq = max(rep->committed_seq, seq);
-	list_for_each_entry_safe(e, tmp, &rep->commit_wait, list) {
-		if (e->mark_seq > seq)
-			continue;
-		list_del_init(&e->list);
-		if (e->overwrite) {
-			bio_list_add(&overwrites, e->overwrite);
-			e->overwrite = NULL;
-		}
-		if (release) {
-			bio_list_merge(release, &e->waiting);
-			bio_list_init(&e->waiting);
-		}
-		__replica_put_entry(rep, e);
-	}
-	spin_unlock_irq(&rep->lock);
-	while ((bio = bio_list_pop(&overwrites)))
-		replica_pit_end_overwrite(bio, BLK_STS_OK);
-	return 0;
-}
-
-/*
- * The metadata cannot be written: a mirror fails every write held for a
- * mark; a snapshot or clone has lost its point in time, and its held bios
- * are decided again (source writes go on, view I/O fails).
- */
-static void fail_mark_waiters(struct replica *rep, struct bio_list *release)
-{
-	struct bio_list failed = BIO_EMPTY_LIST, overwrites = BIO_EMPTY_LIST;
-	struct region_entry *e, *tmp;
-	struct bio *bio;
-
-	spin_lock_irq(&rep->lock);
-	list_for_each_entry_safe(e, tmp, &rep->commit_wait, list) {
-		list_del_init(&e->list);
-		if (e->overwrite) {
-			bio_list_add(&overwrites, e->overwrite);
-			e->overwrite = NULL;
-		}
-		bio_list_merge(rep->sync_type == REPLICA_SYNC_MIRROR ?
-			       &failed : release, &e->waiting);
-		bio_list_init(&e->waiting);
-		e->mark_seq = 0;
-		__replica_put_entry(rep, e);
-	}
-	spin_unlock_irq(&rep->lock);
-	while ((bio = bio_list_pop(&failed)))
-		bio_io_error(bio);
-	while ((bio = bio_list_pop(&overwrites)))
-		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
-}
-
-/*
- * When no copy can run (a leg or the metadata failed), bios held for a
- * priority copy are decided again: they fail or go on without the copy.
- */
-static void abandon_priority_copies(struct replica *rep,
-				    struct bio_list *release)
-{
-	struct region_entry *e, *tmp;
-
-	spin_lock_irq(&rep->lock);
-	if (rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE &&
-	    rep->source_health != HEALTH_WRITE_ERROR &&
-	    !(rep->sync_type != REPLICA_SYNC_MIRROR &&
-	      rep->copy_state == REPLICA_CS_BROKEN)) {
-		spin_unlock_irq(&rep->lock);
-		return;
-	}
-	list_for_each_entry_safe(e, tmp, &rep->priority_copies, list) {
-		list_del_init(&e->list);
-		bio_list_merge(release, &e->waiting);
-		bio_list_init(&e->waiting);
-		__replica_put_entry(rep, e);
-	}
-	spin_unlock_irq(&rep->lock);
-}
-
-/* Entries whose readers drained: their held bios may go now. */
-static void release_ready(struct replica *rep, struct bio_list *release)
-{
-	struct region_entry *e, *tmp;
-
-	spin_lock_irq(&rep->lock);
-	list_for_each_entry_safe(e, tmp, &rep->release_ready, list) {
-		list_del_init(&e->list);
-		bio_list_merge(release, &e->waiting);
-		bio_list_init(&e->waiting);
-		__replica_put_entry(rep, e);
-	}
-	spin_unlock_irq(&rep->lock);
-}
-
-/* ---- Worker ---- */
-static bool commit_due(struct replica *rep)
-{
-	return time_after_eq(jiffies, rep->last_clear +
-			     msecs_to_jiffies(max(rep->tun.commit_ms, 10u)));
-}
-
-void replica_do_worker(struct work_struct *ws)
-{
-	struct replica *rep = container_of(ws, struct replica, worker);
-	struct bio_list bios = BIO_EMPTY_LIST, failed = BIO_EMPTY_LIST;
-	struct bio *bio;
-	bool commit, event;
-
-	/* New and retried writes. */
-	spin_lock_irq(&rep->lock);
-	bio_list_merge(&bios, &rep->deferred);
-	bio_list_init(&rep->deferred);
-	bio_list_merge(&bios, &rep->held_discards);
-	bio_list_init(&rep->held_discards);
-	if (!__lag_bound_reached(rep)) {
-		bio_list_merge(&bios, &rep->throttled);
-		bio_list_init(&rep->throttled);
-	}
-	spin_unlock_irq(&rep->lock);
-	process_bio_list(rep, &bios);
-
-	/* Copies that finished release the writes they held. */
-	finish_copies(rep, &bios, &failed);
-	while ((bio = bio_list_pop(&failed)))
-		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
-	release_ready(rep, &bios);
-	abandon_priority_copies(rep, &bios);
-	process_bio_list(rep, &bios);
-
-	/* Keep copies running while the commit below waits for its I/O. */
-	start_copies(rep);
-
-	if (commit_due(rep)) {
-		clear_idle_marks(rep, false);
-		rep->last_clear = jiffies;
-	}
-	spin_lock_irq(&rep->lock);
-	commit = rep->commit_requested ||
-		 !bitmap_empty(rep->md.dirty_now, rep->md.nr_blocks);
-	spin_unlock_irq(&rep->lock);
-	if (commit) {
-		if (replica_commit(rep, false, false, &bios))
-			fail_mark_waiters(rep, &bios);
-		process_bio_list(rep, &bios);
-	}
-
-	start_copies(rep);
-
-	spin_lock_irq(&rep->lock);
-	event = rep->state_changed;
-	rep->state_changed = false;
-	spin_unlock_irq(&rep->lock);
-	if (event)
-		replica_raise_event(rep);
-}
-
-void replica_raise_event(struct replica *rep)
-{
-	struct replica_dev *dev;
-
-	mutex_lock(&rep->devs_lock);
-	list_for_each_entry(dev, &rep->devs, list)
-		dm_table_event(dev->ti->table);
-	mutex_unlock(&rep->devs_lock);
-}
-
-void replica_do_waker(struct work_struct *ws)
-{
-	struct replica *rep = container_of(to_delayed_work(ws), struct replica,
-					   waker);
-
-	replica_wake_worker(rep);
-	queue_delayed_work(rep->wq, &rep->waker, HZ / 10);
-}
-
 /* Release writes held at the lag bound, e.g. before a suspend. */
 void replica_release_throttled(struct replica *rep)
 {
@@ -1510,5 +1428,5 @@ void replica_release_throttled(struct replica *rep)
 	bio_list_merge(&bios, &rep->throttled);
 	bio_list_init(&rep->throttled);
 	spin_unlock_irq(&rep->lock);
-	process_bio_list(rep, &bios);
+	replica_process_bios(rep, &bios);
 }

@@ -125,14 +125,15 @@ void replica_pit_free_store(struct replica *rep)
 	}
 }
 
-/* Forget every slot: after a restore or for a new point in time. */
-static void __reset_store(struct replica *rep)
+/*
+ * A new point in time (or the end of a restore, whose copies cleared
+ * every bit): no region preserved, every store slot free.
+ */
+static void __reset_pit(struct replica *rep)
 {
-	u64 slot;
-
 	replica_pit_free_store(rep);
-	for (slot = 0; slot < rep->slots_used; slot++)
-		replica_md_set_slot(&rep->md, slot, U64_MAX);
+	replica_md_clear_all(&rep->md);
+	rep->marked_count = 0;
 	rep->slots_used = 0;
 	rep->overflow = false;
 }
@@ -172,25 +173,45 @@ static bool __held(struct region_entry *e)
 		     !bio_list_empty(&e->waiting));
 }
 
-static bool __mark_pending(struct replica *rep, struct region_entry *e)
+/* Is the region's bit (set) not durable yet? */
+static bool __mark_pending(struct replica *rep, struct region_entry *e,
+			   u64 region)
 {
-	return e && e->mark_seq > rep->committed_seq;
+	return __replica_mark_seq(rep, e, region);
 }
 
+/* Hold a bio on an existing entry (copy, overwrite or readers). */
 static enum pit_decision __queue(struct replica *rep, struct region_entry *e,
 				 struct bio *bio)
 {
 	bio_list_add(&e->waiting, bio);
-	if (__mark_pending(rep, e) && list_empty(&e->list))
+	return PIT_QUEUED;
+}
+
+/* Hold a bio until the commit that makes its region's bit durable. */
+static enum pit_decision __wait_for_commit(struct replica *rep, u64 region,
+					   struct bio *bio,
+					   struct region_entry **spare)
+{
+	struct region_entry *e = __replica_get_entry(rep, region, spare);
+	u64 seq;
+
+	if (!e)
+		return PIT_DEFER;
+	seq = __replica_mark_seq(rep, e, region);
+	e->mark_seq = max(e->mark_seq, seq);
+	bio_list_add(&e->waiting, bio);
+	if (list_empty(&e->list) && !e->copying && !e->overwrite)
 		list_add_tail(&e->list, &rep->commit_wait);
 	return PIT_QUEUED;
 }
 
 /* Hold a bio until its region has been copied (and the bit committed). */
 static enum pit_decision __wait_for_copy(struct replica *rep, u64 region,
-					 struct bio *bio, gfp_t gfp)
+					 struct bio *bio,
+					 struct region_entry **spare)
 {
-	struct region_entry *e = __replica_get_entry(rep, region, gfp);
+	struct region_entry *e = __replica_get_entry(rep, region, spare);
 
 	if (!e)
 		return PIT_DEFER;
@@ -211,7 +232,7 @@ static bool __pit_lost(struct replica *rep)
 }
 
 static enum pit_decision __origin_write(struct replica *rep, struct bio *bio,
-					u64 region, gfp_t gfp)
+					u64 region, struct region_entry **spare)
 {
 	struct region_entry *e = __replica_find_entry(rep, region);
 
@@ -222,18 +243,21 @@ static enum pit_decision __origin_write(struct replica *rep, struct bio *bio,
 		return PIT_SOURCE;
 	if (rep->restoring) {
 		if (test_bit(region, rep->nosync_map))
-			return __wait_for_copy(rep, region, bio, gfp);
-		if (__mark_pending(rep, e))
-			return __queue(rep, e, bio);
+			return __wait_for_copy(rep, region, bio, spare);
+		/* "Restored" must be durable before the source changes. */
+		if (__mark_pending(rep, e, region))
+			return __wait_for_commit(rep, region, bio, spare);
 		return PIT_SOURCE;
 	}
 	if (replica_md_test(&rep->md, region)) {
-		/* Bit not durable yet, or view reads of the old data running. */
-		if (__mark_pending(rep, e) || (e && e->pending))
+		if (__mark_pending(rep, e, region))
+			return __wait_for_commit(rep, region, bio, spare);
+		/* View reads of the old data running. */
+		if (e && e->pending)
 			return __queue(rep, e, bio);
 		return PIT_SOURCE;
 	}
-	return __wait_for_copy(rep, region, bio, gfp);
+	return __wait_for_copy(rep, region, bio, spare);
 }
 
 static bool covers_region(struct replica *rep, struct bio *bio, u64 region)
@@ -245,13 +269,14 @@ static bool covers_region(struct replica *rep, struct bio *bio, u64 region)
 }
 
 static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
-				   struct replica_io *io, gfp_t gfp)
+				   struct replica_io *io,
+				   struct region_entry **spare)
 {
 	u64 region = io->region;
 	struct region_entry *e = __replica_find_entry(rep, region);
 	bool write = op_is_write(bio_op(bio));
 
-	if (__pit_lost(rep) || rep->md_mode == MD_FAIL)
+	if (__pit_lost(rep))
 		return PIT_ERROR;
 	if (__held(e))
 		return __queue(rep, e, bio);
@@ -263,7 +288,7 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 			return PIT_TARGET;
 		}
 		/* Source writes to this region wait for this read. */
-		e = __replica_get_entry(rep, region, gfp);
+		e = __replica_get_entry(rep, region, spare);
 		if (!e)
 			return PIT_DEFER;
 		e->pending++;
@@ -272,11 +297,11 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 	}
 
 	/* The restore reads the target: no view writes meanwhile. */
-	if (rep->restoring || rep->md_mode != MD_RW)
+	if (rep->restoring)
 		return PIT_ERROR;
 	if (replica_md_test(&rep->md, region)) {
-		if (__mark_pending(rep, e))
-			return __queue(rep, e, bio);
+		if (__mark_pending(rep, e, region))
+			return __wait_for_commit(rep, region, bio, spare);
 		io->target_sector = __replica_target_sector(rep, region,
 							    bio->bi_iter.bi_sector);
 		return PIT_TARGET;
@@ -284,16 +309,17 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 	/* (A store slot is only taken by a copy, so stores always copy.) */
 	if (!rep->store_slots && covers_region(rep, bio, region)) {
 		io->target_sector = bio->bi_iter.bi_sector;
-		e = __replica_get_entry(rep, region, gfp);
+		e = __replica_get_entry(rep, region, spare);
 		if (!e)
 			return PIT_DEFER;
 		e->rep = rep;
 		e->overwrite = bio;
 		e->copying = true;
+		e->copy_to_source = false;
 		rep->copies_in_flight++;
 		return PIT_OVERWRITE;
 	}
-	return __wait_for_copy(rep, region, bio, gfp);
+	return __wait_for_copy(rep, region, bio, spare);
 }
 
 /* The whole-region view write finished: account it like a copy. */
@@ -308,7 +334,8 @@ static void overwrite_endio(struct bio *bio)
 	e = __replica_find_entry(rep, io->region);
 	e->copy_error = 0;
 	e->copy_write_error = bio->bi_status ? -EIO : 0;
-	list_add_tail(&e->list, &rep->copy_done);
+	WARN_ON_ONCE(!list_empty(&e->list));
+	list_move_tail(&e->list, &rep->copy_done);
 	spin_unlock_irqrestore(&rep->lock, flags);
 	replica_wake_worker(rep);
 }
@@ -361,11 +388,13 @@ static int pit_route(struct replica *rep, struct bio *bio,
 }
 
 static enum pit_decision __decide(struct replica *rep, struct bio *bio,
-				  struct replica_io *io, gfp_t gfp)
+				  struct replica_io *io,
+				  struct region_entry **spare)
 {
+	lockdep_assert_held(&rep->lock);
 	if (io->view)
-		return __view_io(rep, bio, io, gfp);
-	return __origin_write(rep, bio, io->region, gfp);
+		return __view_io(rep, bio, io, spare);
+	return __origin_write(rep, bio, io->region, spare);
 }
 
 static int pit_map(struct replica *rep, struct bio *bio, bool view)
@@ -381,7 +410,7 @@ static int pit_map(struct replica *rep, struct bio *bio, bool view)
 
 	spin_lock_irqsave(&rep->lock, flags);
 	rep->last_user_io = jiffies;
-	d = __decide(rep, bio, io, GFP_NOWAIT);
+	d = __decide(rep, bio, io, NULL);
 	if (d == PIT_DEFER)
 		bio_list_add(&rep->deferred, bio);
 	spin_unlock_irqrestore(&rep->lock, flags);
@@ -393,29 +422,47 @@ int replica_pit_map_origin(struct replica *rep, struct bio *bio)
 	return pit_map(rep, bio, false);
 }
 
-/* View discards: whole regions need no copy any more. */
+/* Regions a view discard handles per lock hold. */
+#define REPLICA_VIEW_DISCARD_CHUNK	4096u
+
+/*
+ * View discards, from the worker: whole regions need no copy any more.
+ * Their bits carry no data, but view writes to those regions wait for
+ * the commit that records them (a gated mark), so a flushed view write
+ * is never hidden behind a bit a crash forgot.
+ */
 static void view_discard(struct replica *rep, struct bio *bio)
 {
 	sector_t start = bio->bi_iter.bi_sector;
 	u64 first = DIV_ROUND_UP_ULL(start, rep->region_sectors);
 	u64 end = (start + bio_sectors(bio)) >> rep->region_shift;
-	unsigned long flags;
-	u64 r;
+	u64 r, to;
 
-	spin_lock_irqsave(&rep->lock, flags);
-	if (rep->restoring || rep->md_mode != MD_RW || __pit_lost(rep)) {
-		spin_unlock_irqrestore(&rep->lock, flags);
+	for (r = first; r < end; r = to) {
+		to = min_t(u64, end, r + REPLICA_VIEW_DISCARD_CHUNK);
+		spin_lock_irq(&rep->lock);
+		if (rep->restoring || rep->md_mode != MD_RW || __pit_lost(rep)) {
+			spin_unlock_irq(&rep->lock);
+			break;
+		}
+		for (; r < to; r++) {
+			if (replica_md_test(&rep->md, r) ||
+			    __replica_find_entry(rep, r))
+				continue;
+			__replica_mark_gated(rep, r);
+			__replica_clear_nosync(rep, r);
+		}
+		spin_unlock_irq(&rep->lock);
+		cond_resched();
+	}
+
+	/* The target's contents of a discarded range are undefined. */
+	if (!bdev_max_discard_sectors(rep->target_bdev)) {
+		bio_endio(bio);
 		return;
 	}
-	for (r = first; r < end; r++) {
-		if (replica_md_test(&rep->md, r) ||
-		    __replica_find_entry(rep, r))
-			continue;
-		__replica_mark(rep, r);
-		__replica_clear_nosync(rep, r);
-	}
-	spin_unlock_irqrestore(&rep->lock, flags);
-	replica_wake_worker(rep);
+	bio_set_dev(bio, rep->target_bdev);
+	dm_submit_bio_remap(bio, NULL);
 }
 
 int replica_pit_map_view(struct replica_dev *dev, struct bio *bio)
@@ -436,14 +483,8 @@ int replica_pit_map_view(struct replica_dev *dev, struct bio *bio)
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}
-		view_discard(rep, bio);
-		/* The target's contents of a discarded range are undefined. */
-		if (!bdev_max_discard_sectors(rep->target_bdev)) {
-			bio_endio(bio);
-			return DM_MAPIO_SUBMITTED;
-		}
-		bio_set_dev(bio, rep->target_bdev);
-		return DM_MAPIO_REMAPPED;
+		replica_defer_bio(rep, bio);
+		return DM_MAPIO_SUBMITTED;
 	}
 	return pit_map(rep, bio, true);
 }
@@ -452,11 +493,21 @@ int replica_pit_map_view(struct replica_dev *dev, struct bio *bio)
 void replica_pit_process(struct replica *rep, struct bio *bio)
 {
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct region_entry *spare;
 	enum pit_decision d;
 
+	if (io->view && bio_op(bio) == REQ_OP_DISCARD) {
+		view_discard(rep, bio);
+		return;
+	}
+	spare = replica_spare_entry(rep);
 	spin_lock_irq(&rep->lock);
-	d = __decide(rep, bio, io, GFP_NOIO);
+	d = __decide(rep, bio, io, &spare);
+	/* (The worker always has a spare: it never defers.) */
+	if (d == PIT_DEFER)
+		bio_list_add(&rep->deferred, bio);
 	spin_unlock_irq(&rep->lock);
+	replica_put_spare(rep, spare);
 	pit_route(rep, bio, d, false);
 }
 
@@ -492,48 +543,60 @@ int replica_pit_end_io(struct dm_target *ti, struct bio *bio,
 	return DM_ENDIO_DONE;
 }
 
-/* A copy (or overwrite) finished: record it in the bitmap. */
+/*
+ * A copy (or overwrite) finished, in the direction it started with:
+ * record it in the bitmap; its held bios wait for the commit.  The data
+ * it vouches for is flushed by that commit before the bit is written.
+ */
 void __replica_pit_copied(struct replica *rep, struct region_entry *e)
 {
-	if (rep->restoring) {
+	u64 region = e->region;
+
+	lockdep_assert_held(&rep->lock);
+	if (e->copy_to_source) {
 		/* The source holds the PIT data again. */
-		if (replica_md_test(&rep->md, e->region)) {
-			replica_md_clear(&rep->md, e->region);
+		if (replica_md_test(&rep->md, region)) {
+			replica_md_clear(&rep->md, region);
 			rep->marked_count--;
 		}
-	} else if (__replica_mark(rep, e->region)) {
-		__record_slot(rep, e->region);
+		rep->vouch_source = true;
+		__replica_clear_nosync(rep, region);
+	} else {
+		if (__replica_mark(rep, region))
+			__record_slot(rep, region);
+		rep->vouch_target = true;
+		/* A restore began meanwhile: it must bring this one back too. */
+		if (rep->restoring)
+			__replica_set_nosync(rep, region);
+		else
+			__replica_clear_nosync(rep, region);
 	}
-	__replica_clear_nosync(rep, e->region);
-	e->mark_seq = rep->open_seq;
+	e->mark_seq = replica_md_open_seq(&rep->md);
 	rep->commit_requested = true;
-	list_add_tail(&e->list, &rep->commit_wait);
+	WARN_ON_ONCE(!list_empty(&e->list));
+	list_move_tail(&e->list, &rep->commit_wait);
 }
 
 /*
  * nosync_map lists the regions still to copy: those without their bit
  * (preserve/hydrate), or while restoring those with it (copy back).
+ * Word by word, so the lock is held for O(regions / 64).
  */
 void __replica_pit_rebuild_nosync(struct replica *rep)
 {
-	u64 region;
+	u64 marked = replica_md_weight(&rep->md);
 
-	rep->nosync_count = 0;
-	for (region = 0; region < rep->nr_regions; region++) {
-		if (replica_md_test(&rep->md, region) == rep->restoring) {
-			__set_bit(region, rep->nosync_map);
-			rep->nosync_count++;
-		} else {
-			__clear_bit(region, rep->nosync_map);
-		}
-	}
+	lockdep_assert_held(&rep->lock);
+	replica_md_to_map(&rep->md, rep->nosync_map, !rep->restoring);
+	rep->nosync_count = rep->restoring ? marked : rep->nr_regions - marked;
 	__replica_lag_reset(rep);
 }
 
 void __replica_pit_restore_done(struct replica *rep)
 {
+	lockdep_assert_held(&rep->lock);
 	rep->restoring = false;
-	__reset_store(rep);
+	__reset_pit(rep);
 	__replica_pit_rebuild_nosync(rep);
 	rep->pit_ns = ktime_get_real_ns();
 	__replica_set_state(rep, rep->nosync_count &&
@@ -545,14 +608,9 @@ void __replica_pit_restore_done(struct replica *rep)
 /* Snapshot "resync": drop every preserved region, the PIT is now. */
 void __replica_pit_new_pit(struct replica *rep)
 {
-	u64 region;
-
-	for (region = 0; region < rep->nr_regions; region++)
-		if (replica_md_test(&rep->md, region))
-			replica_md_clear(&rep->md, region);
-	rep->marked_count = 0;
+	lockdep_assert_held(&rep->lock);
 	rep->restoring = false;
-	__reset_store(rep);
+	__reset_pit(rep);
 	__replica_pit_rebuild_nosync(rep);
 	rep->pit_ns = ktime_get_real_ns();
 	rep->commit_requested = true;

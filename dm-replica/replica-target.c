@@ -107,6 +107,16 @@ static unsigned int *tunable_ptr(struct replica_tunables *tun,
 	return (unsigned int *)((char *)tun + d->offset);
 }
 
+static int find_tunable(const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(tunable_descs); i++)
+		if (!strcmp(key, tunable_descs[i].name))
+			return i;
+	return -1;
+}
+
 static int set_tunable(struct replica_tunables *tun, const char *key,
 		       const char *value, char **error)
 {
@@ -118,11 +128,11 @@ static int set_tunable(struct replica_tunables *tun, const char *key,
 		if (strcmp(key, d->name))
 			continue;
 		if (d->offset == offsetof(struct replica_tunables, lag_policy)) {
-			if (!strcmp(value, "throttle"))
+			if (!strcmp(value, "throttle")) {
 				v = LAG_THROTTLE;
-			else if (!strcmp(value, "fallbehind"))
+			} else if (!strcmp(value, "fallbehind")) {
 				v = LAG_FALLBEHIND;
-			else {
+			} else {
 				*error = "lag_policy must be throttle or fallbehind";
 				return -EINVAL;
 			}
@@ -138,37 +148,73 @@ static int set_tunable(struct replica_tunables *tun, const char *key,
 }
 
 /* ---- Table parsing ---- */
-static int parse_features(struct replica_dev *dev, struct dm_arg_set *as,
-			  char **error)
+
+/*
+ * The count of an argument group, 0..max, with that many arguments
+ * following.  (dm_read_arg_group's sscanf("%u") wraps 4294967297 to 1.)
+ */
+static int read_group_count(struct dm_arg_set *as, unsigned int max,
+			    unsigned int *count, char *what, char **error)
 {
-	static const struct dm_arg feature_count = {
-		0, 4, "Invalid number of feature arguments"
-	};
+	const char *arg = dm_shift_arg(as);
+
+	if (!arg || kstrtouint(arg, 10, count) || *count > max) {
+		*error = what;
+		return -EINVAL;
+	}
+	if (*count > as->argc) {
+		*error = "Not enough arguments for the announced count";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A flag set twice is refused: one line, one meaning. */
+static int set_flag(bool *flag, char **error)
+{
+	if (*flag) {
+		*error = "Feature argument given twice";
+		return -EINVAL;
+	}
+	*flag = true;
+	return 0;
+}
+
+static int parse_features(struct replica_dev *dev, u32 sync_type,
+			  struct dm_arg_set *as, char **error)
+{
 	unsigned int argc;
 	const char *arg;
 	int r;
 
 	if (!as->argc)
 		return 0;
-	r = dm_read_arg_group(&feature_count, as, &argc, error);
+	r = read_group_count(as, 4, &argc,
+			     "Invalid number of feature arguments", error);
 	if (r)
 		return r;
 	while (argc--) {
 		arg = dm_shift_arg(as);
 		if (dev->view && (!strcmp(arg, "ro") || !strcmp(arg, "read_only")))
-			dev->read_only = true;
+			r = set_flag(&dev->read_only, error);
 		else if (dev->view)
 			goto unknown;
 		else if (!strcmp(arg, "nosync"))
-			dev->nosync = true;
+			r = set_flag(&dev->nosync, error);
 		else if (!strcmp(arg, "fail_host_on_target_error"))
-			dev->fail_host_on_target_error = true;
+			r = set_flag(&dev->fail_host_on_target_error, error);
 		else if (!strcmp(arg, "start_inactive"))
-			dev->start_inactive = true;
+			r = set_flag(&dev->start_inactive, error);
 		else if (!strcmp(arg, "no_discard_passdown"))
-			dev->no_discard_passdown = true;
+			r = set_flag(&dev->no_discard_passdown, error);
 		else
 			goto unknown;
+		if (r)
+			return r;
+	}
+	if (dev->nosync && sync_type != REPLICA_SYNC_MIRROR) {
+		*error = "nosync is for a mirror: a snapshot or clone copies what it needs";
+		return -EINVAL;
 	}
 	return 0;
 unknown:
@@ -179,20 +225,19 @@ unknown:
 static int parse_core_args(struct replica_dev *dev, struct dm_arg_set *as,
 			   char **error)
 {
-	static const struct dm_arg core_count = {
-		0, 2 * ARRAY_SIZE(tunable_descs),
-		"Invalid number of core arguments"
-	};
+	unsigned long seen = 0;
 	unsigned int argc;
-	int r;
+	int r, i;
 
+	BUILD_BUG_ON(ARRAY_SIZE(tunable_descs) > BITS_PER_LONG);
 	if (!as->argc)
 		return 0;
 	if (dev->view) {
 		*error = "A view takes no core arguments";
 		return -EINVAL;
 	}
-	r = dm_read_arg_group(&core_count, as, &argc, error);
+	r = read_group_count(as, 2 * ARRAY_SIZE(tunable_descs), &argc,
+			     "Invalid number of core arguments", error);
 	if (r)
 		return r;
 	if (argc % 2) {
@@ -203,6 +248,11 @@ static int parse_core_args(struct replica_dev *dev, struct dm_arg_set *as,
 		const char *key = dm_shift_arg(as);
 		const char *value = dm_shift_arg(as);
 
+		i = find_tunable(key);
+		if (i >= 0 && __test_and_set_bit(i, &seen)) {
+			*error = "Core argument given twice";
+			return -EINVAL;
+		}
 		r = set_tunable(&dev->tun, key, value, error);
 		if (r)
 			return r;
@@ -310,7 +360,7 @@ static int parse_table(struct replica_dev *dev, unsigned int argc,
 		return -EINVAL;
 	}
 
-	r = parse_features(dev, &as, error);
+	r = parse_features(dev, *sync_type, &as, error);
 	if (!r)
 		r = parse_core_args(dev, &as, error);
 	if (!r && as.argc) {
@@ -329,8 +379,10 @@ static void free_state(struct replica *rep)
 	bitmap_free(rep->clear_aged);
 	rep->nosync_map = NULL;
 	rep->lag_gen_map = NULL;
+	bitmap_free(rep->clear_eligible);
 	rep->clear_candidates = NULL;
 	rep->clear_aged = NULL;
+	rep->clear_eligible = NULL;
 }
 
 static unsigned long *alloc_region_map(u64 nr_regions)
@@ -343,13 +395,15 @@ static unsigned long *alloc_region_map(u64 nr_regions)
 static int load_state(struct replica *rep, bool start_inactive)
 {
 	struct replica_metadata *md = &rep->md;
-	u64 region, cap = md->sb.capacity_blocks;
+	u64 cap = md->sb.capacity_blocks;
 
 	rep->nr_regions = md->sb.nr_regions;
 	rep->nosync_map = alloc_region_map(rep->nr_regions);
 	rep->clear_candidates = bitmap_zalloc(cap, GFP_KERNEL);
 	rep->clear_aged = bitmap_zalloc(cap, GFP_KERNEL);
-	if (!rep->nosync_map || !rep->clear_candidates || !rep->clear_aged)
+	rep->clear_eligible = bitmap_zalloc(cap, GFP_KERNEL);
+	if (!rep->nosync_map || !rep->clear_candidates || !rep->clear_aged ||
+	    !rep->clear_eligible)
 		return -ENOMEM;
 	/* Only a mirror has a lag (its mode may change on reload). */
 	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
@@ -358,10 +412,10 @@ static int load_state(struct replica *rep, bool start_inactive)
 			return -ENOMEM;
 	}
 
-	rep->marked_count = 0;
-	for (region = 0; region < rep->nr_regions; region++)
-		if (replica_md_test(md, region))
-			rep->marked_count++;
+	rep->marked_count = replica_md_weight(md);
+	if (!md->formatted && !md->clean_shutdown && rep->marked_count)
+		DMINFO("%pUb: not stopped cleanly: %llu marked regions",
+		       md->sb.uuid, rep->marked_count);
 
 	rep->copy_state = md->sb.copy_state;
 	rep->restoring = md->sb.flags & REPLICA_SB_RESTORING;
@@ -369,16 +423,13 @@ static int load_state(struct replica *rep, bool start_inactive)
 	rep->source_health = HEALTH_ALIVE;
 	rep->target_health = HEALTH_ALIVE;
 	rep->md_mode = MD_RW;
-	rep->open_seq = 1;
-	rep->committed_seq = 0;
 	rep->commit_requested = true;
 	rep->suspended = true;
 
+	spin_lock_irq(&rep->lock);
 	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
 		/* Every marked region may differ: copy it again. */
-		for (region = 0; region < rep->nr_regions; region++)
-			if (replica_md_test(md, region))
-				__set_bit(region, rep->nosync_map);
+		replica_md_to_map(md, rep->nosync_map, false);
 		rep->nosync_count = rep->marked_count;
 		__replica_lag_reset(rep);
 		if (rep->copy_state == REPLICA_CS_SYNCHRONIZED &&
@@ -386,6 +437,9 @@ static int load_state(struct replica *rep, bool start_inactive)
 			rep->copy_state = REPLICA_CS_UNSYNCHRONIZED;
 	} else {
 		__replica_pit_rebuild_nosync(rep);
+	}
+	spin_unlock_irq(&rep->lock);
+	if (rep->sync_type != REPLICA_SYNC_MIRROR) {
 		if (!rep->pit_ns)
 			rep->pit_ns = ktime_get_real_ns();
 		if (replica_pit_load_store(rep))
@@ -420,13 +474,30 @@ static void apply_origin_params(struct replica *rep, struct replica_dev *dev)
 	spin_unlock_irq(&rep->lock);
 }
 
-/* A larger origin table grows a mirror: the new regions are copied. */
+/* Set bits [start, start + n) of a region map (any size, word by word). */
+static void set_region_range(unsigned long *map, u64 start, u64 n)
+{
+	while (n) {
+		unsigned int chunk = min_t(u64, n, 1U << 30);
+
+		bitmap_set(map + BIT_WORD(start), start % BITS_PER_LONG, chunk);
+		start += chunk;
+		n -= chunk;
+	}
+}
+
+/*
+ * A larger origin table grows a mirror: the new regions are marked and
+ * copied.  Everything that may sleep happens before the lock; under it
+ * the work is O(regions / 64).
+ */
 static int grow(struct replica *rep, sector_t len)
 {
 	u64 regions = replica_nr_regions(len, rep->region_sectors);
 	unsigned long *map, *old, *gen_map, *old_gen_map;
+	struct replica_md_growth growth;
 	char *error = NULL;
-	u64 r, from;
+	u64 old_regions;
 	int ret;
 
 	if (len <= rep->len)
@@ -442,36 +513,42 @@ static int grow(struct replica *rep, sector_t len)
 		kvfree(gen_map);
 		return -ENOMEM;
 	}
-
-	spin_lock_irq(&rep->lock);
-	from = rep->nr_regions;
-	/* A partial last region that grows is copied again too. */
-	if (rep->len % rep->region_sectors && from)
-		from--;
-	ret = replica_md_grow(&rep->md, len,
-			      bdev_nr_sectors(rep->target_bdev), true, &error);
+	ret = replica_md_grow_prepare(&rep->md, len,
+				      bdev_nr_sectors(rep->target_bdev),
+				      &growth, &error);
 	if (ret) {
-		spin_unlock_irq(&rep->lock);
 		kvfree(map);
 		kvfree(gen_map);
 		DMERR("%s: %s", __func__, error);
 		return ret;
 	}
-	bitmap_copy(map, rep->nosync_map, rep->nr_regions);
+
+	spin_lock_irq(&rep->lock);
+	old_regions = rep->nr_regions;
+	replica_md_grow_apply(&rep->md, &growth, true);
+	memcpy(map, rep->nosync_map,
+	       BITS_TO_LONGS(old_regions) * sizeof(long));
 	old = rep->nosync_map;
 	rep->nosync_map = map;
-	bitmap_copy(gen_map, rep->lag_gen_map, rep->nr_regions);
+	memcpy(gen_map, rep->lag_gen_map,
+	       BITS_TO_LONGS(old_regions) * sizeof(long));
 	old_gen_map = rep->lag_gen_map;
 	rep->lag_gen_map = gen_map;
-	for (r = from; r < regions; r++)
-		__replica_set_nosync(rep, r);
-	rep->marked_count += regions - rep->nr_regions;
+	/* A partial last region that grows is copied again too. */
+	if (rep->len % rep->region_sectors && old_regions)
+		__replica_set_nosync(rep, old_regions - 1);
 	rep->nr_regions = regions;
 	rep->len = len;
+	/* The new regions: one generation of lag, all to copy. */
+	set_region_range(rep->nosync_map, old_regions, regions - old_regions);
+	rep->nosync_count += regions - old_regions;
+	__replica_lag_reset(rep);
+	rep->marked_count = replica_md_weight(&rep->md);
 	if (rep->copy_state == REPLICA_CS_SYNCHRONIZED)
 		__replica_set_state(rep, REPLICA_CS_UNSYNCHRONIZED);
 	rep->commit_requested = true;
 	spin_unlock_irq(&rep->lock);
+	replica_md_grow_release(&rep->md, &growth);
 	kvfree(old);
 	kvfree(old_gen_map);
 	return 0;
@@ -479,14 +556,17 @@ static int grow(struct replica *rep, sector_t len)
 
 static void replica_free(struct replica *rep)
 {
-	replica_pit_free_store(rep);
-	replica_behind_pool_drain(rep);
-	if (rep->wq)
-		destroy_workqueue(rep->wq);
+	/* kcopyd first: its last callbacks still queue the worker. */
 	if (rep->kcopyd)
 		dm_kcopyd_client_destroy(rep->kcopyd);
+	if (rep->wq)
+		destroy_workqueue(rep->wq);
+	replica_pit_free_store(rep);
+	replica_behind_pool_drain(rep);
+	replica_free_entries(rep);
 	replica_md_close(&rep->md);
 	free_state(rep);
+	mempool_exit(&rep->entry_pool);
 	bioset_exit(&rep->bs);
 	bioset_exit(&rep->behind_bs);
 	kfree(rep);
@@ -528,6 +608,7 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	INIT_LIST_HEAD(&rep->release_ready);
 	INIT_LIST_HEAD(&rep->behind_list);
 	INIT_LIST_HEAD(&rep->behind_pool);
+	bio_list_init(&rep->gated);
 	bio_list_init(&rep->deferred);
 	bio_list_init(&rep->held_discards);
 	bio_list_init(&rep->throttled);
@@ -545,6 +626,12 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	rep->target_bdev = dev->target_dev->bdev;
 	rep->tun = dev->view ? default_tunables : dev->tun;
 
+	r = mempool_init_slab_pool(&rep->entry_pool, REPLICA_MIN_ENTRIES,
+				   replica_entry_cache);
+	if (r) {
+		ti->error = "Cannot create region entry pool";
+		goto bad;
+	}
 	r = bioset_init(&rep->bs, BIO_POOL_SIZE, 0, 0);
 	if (!r)
 		r = bioset_init(&rep->behind_bs, BIO_POOL_SIZE,
@@ -567,7 +654,8 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 		goto bad;
 	}
 
-	r = replica_md_open(&rep->md, rep->meta_bdev, &geo, &ti->error);
+	r = replica_md_open(&rep->md, rep->meta_bdev, &rep->lock, &geo,
+			    &ti->error);
 	if (r)
 		goto bad;
 	rep->len = rep->md.sb.source_sectors;
@@ -768,10 +856,10 @@ static void replica_postsuspend(struct dm_target *ti)
 	struct replica *rep = dev->rep;
 	bool last;
 
-	flush_workqueue(rep->wq);
 	spin_lock_irq(&rep->lock);
 	last = !rep->active_devs;
 	spin_unlock_irq(&rep->lock);
+	/* Stop the waker, drain, then commit (the worker commits). */
 	if (last)
 		cancel_delayed_work_sync(&rep->waker);
 	/* Write-behinds hold their regions' marks; let them land first. */
@@ -779,7 +867,7 @@ static void replica_postsuspend(struct dm_target *ti)
 	if (last)
 		replica_behind_pool_drain(rep);
 	/* With nothing resumed, every idle mark can go: a clean stop. */
-	replica_commit(rep, last, last, NULL);
+	replica_commit_sync(rep, last);
 }
 
 static int replica_preresume(struct dm_target *ti)
@@ -799,6 +887,7 @@ static void replica_resume(struct dm_target *ti)
 	struct replica *rep = dev->rep;
 
 	spin_lock_irq(&rep->lock);
+	dev->live = true;
 	if (!dev->resumed) {
 		dev->resumed = true;
 		rep->active_devs++;
@@ -835,7 +924,7 @@ static const char *progress_name(struct replica *rep)
 
 static const char *md_mode_name(int mode)
 {
-	return mode == MD_RW ? "rw" : mode == MD_RO ? "ro" : "fail";
+	return mode == MD_RW ? "rw" : "ro";
 }
 
 static void emit_table(struct replica_dev *dev, char *result,
@@ -1065,6 +1154,16 @@ static int __restore(struct replica *rep)
 	if (!legs_alive(rep, "restore"))
 		return -EIO;
 	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
+		/* The target never held a whole image of the source. */
+		if (rep->initial_sync) {
+			DMWARN("restore: the mirror was never synchronized");
+			return -EPERM;
+		}
+		/* Writes still landing on the target would be restored half. */
+		if (rep->behind_inflight) {
+			DMWARN("restore: write-behinds still in flight");
+			return -EBUSY;
+		}
 		r = TRANSITION(rep, detached, REPLICA_CS_UNSYNCHRONIZED,
 			       "restore");
 		if (!r)
@@ -1084,13 +1183,15 @@ static int message_locked(struct replica *rep, unsigned int argc, char **argv)
 {
 	bool mirror = rep->sync_type == REPLICA_SYNC_MIRROR;
 	const char *cmd = argv[0];
+	int r;
 
 	if (argc == 1) {
 		if (!strcmp(cmd, "fracture") && mirror)
 			return TRANSITION(rep, flowing, REPLICA_CS_FRACTURED,
 					  cmd);
 		if (!strcmp(cmd, "split") && mirror) {
-			if (rep->nosync_count) {
+			/* (write-behinds in flight count as lag too) */
+			if (__replica_lag_regions(rep)) {
 				DMWARN("split: the mirror is not synchronized");
 				return -EPERM;
 			}
@@ -1107,9 +1208,16 @@ static int message_locked(struct replica *rep, unsigned int argc, char **argv)
 				return __new_pit(rep);
 			if (!legs_alive(rep, cmd))
 				return -EIO;
+			/* Refused: nothing changes, not even the direction. */
+			r = TRANSITION(rep, stopped, REPLICA_CS_UNSYNCHRONIZED,
+				       cmd);
+			if (r || !rep->restoring)
+				return r;
+			/* The copy goes source -> target again. */
 			rep->restoring = false;
-			return TRANSITION(rep, stopped,
-					  REPLICA_CS_UNSYNCHRONIZED, cmd);
+			if (!mirror)
+				__replica_pit_rebuild_nosync(rep);
+			return 0;
 		}
 		if (!strcmp(cmd, "restore"))
 			return __restore(rep);
@@ -1146,13 +1254,38 @@ static int message_locked(struct replica *rep, unsigned int argc, char **argv)
 	return -EINVAL;
 }
 
+/*
+ * "set" and "mode" change the live origin table's parameters too, so the
+ * next resume of that table (which applies them) keeps them; a newly
+ * loaded table brings its own.
+ */
+static void update_live_origins(struct replica *rep)
+{
+	struct replica_tunables tun;
+	struct replica_dev *dev;
+	u32 mode;
+
+	spin_lock_irq(&rep->lock);
+	tun = rep->tun;
+	mode = rep->mode;
+	spin_unlock_irq(&rep->lock);
+	mutex_lock(&rep->devs_lock);
+	list_for_each_entry(dev, &rep->devs, list) {
+		if (dev->view || !dev->live)
+			continue;
+		dev->tun = tun;
+		dev->mode = mode;
+	}
+	mutex_unlock(&rep->devs_lock);
+}
+
 static int replica_message(struct dm_target *ti, unsigned int argc,
 			   char **argv, char *result, unsigned int maxlen)
 {
 	struct replica_dev *dev = ti->private;
 	struct replica *rep = dev->rep;
+	struct replica_tunables tun;
 	char *error = NULL;
-	bool suspended;
 	int r;
 
 	if (!argc)
@@ -1162,12 +1295,20 @@ static int replica_message(struct dm_target *ti, unsigned int argc,
 			DMWARN("set: expected <key> <value>");
 			return -EINVAL;
 		}
-		r = set_tunable(&rep->tun, argv[1], argv[2], &error);
-		if (r)
+		spin_lock_irq(&rep->lock);
+		tun = rep->tun;
+		spin_unlock_irq(&rep->lock);
+		r = set_tunable(&tun, argv[1], argv[2], &error);
+		if (r) {
 			DMWARN("set %s: %s", argv[1], error);
-		else
-			replica_wake_worker(rep);
-		return r;
+			return r;
+		}
+		spin_lock_irq(&rep->lock);
+		rep->tun = tun;
+		spin_unlock_irq(&rep->lock);
+		update_live_origins(rep);
+		replica_wake_worker(rep);
+		return 0;
 	}
 
 	spin_lock_irq(&rep->lock);
@@ -1179,20 +1320,14 @@ static int replica_message(struct dm_target *ti, unsigned int argc,
 		return -EIO;
 	}
 	r = message_locked(rep, argc, argv);
-	suspended = rep->suspended;
 	spin_unlock_irq(&rep->lock);
 	if (r)
 		return r;
+	if (!strcmp(argv[0], "mode"))
+		update_live_origins(rep);
 
-	/* Make the new state durable before answering. */
-	if (!suspended) {
-		replica_wake_worker(rep);
-		flush_work(&rep->worker);
-	} else {
-		replica_commit(rep, false, false, NULL);
-		replica_raise_event(rep);
-	}
-	return READ_ONCE(rep->md_mode) == MD_RW ? 0 : -EIO;
+	/* Make the new state durable before answering (the worker commits). */
+	return replica_commit_sync(rep, false);
 }
 
 static int replica_iterate_devices(struct dm_target *ti,
@@ -1235,7 +1370,7 @@ static struct target_type replica_target = {
 	.ctr = replica_ctr,
 	.dtr = replica_dtr,
 	.map = replica_map,
-	.end_io = replica_pit_end_io,
+	.end_io = replica_end_io,
 	.presuspend = replica_presuspend,
 	.postsuspend = replica_postsuspend,
 	.preresume = replica_preresume,

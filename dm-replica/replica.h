@@ -9,6 +9,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/list.h>
+#include <linux/mempool.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -18,6 +19,9 @@
 #define DM_MSG_PREFIX "replica"
 
 #define REPLICA_HASH_BITS	10
+
+/* Region entries kept in reserve, so the worker always makes progress. */
+#define REPLICA_MIN_ENTRIES	64
 
 /*
  * Async mirror: host data copied for the target (write-behind) at most,
@@ -43,8 +47,7 @@ enum replica_health {
 
 enum replica_md_mode {
 	MD_RW,
-	MD_RO,
-	MD_FAIL,
+	MD_RO,		/* a commit failed: nothing more is written */
 };
 
 enum replica_lag_policy {
@@ -74,9 +77,10 @@ struct region_entry {
 	u64 region;
 	unsigned int pending;		/* writes in flight */
 	unsigned int behind;		/* of which write-behinds (async) */
-	u64 mark_seq;			/* commit that makes its bit durable */
+	u64 mark_seq;			/* commit that makes its mark durable */
 	struct replica *rep;		/* for the kcopyd callback */
 	bool copying;
+	bool copy_to_source;		/* the running copy restores */
 	unsigned int batch;		/* regions in the copy this one leads */
 	struct bio *overwrite;		/* view bio replacing the copy */
 	int copy_error;			/* read side of the copy failed */
@@ -146,13 +150,18 @@ struct replica {
 	bool state_changed;		/* raise a dm event from the worker */
 	u64 pit_ns;
 
-	/* Commit sequencing: marks made now become durable at open_seq. */
-	u64 open_seq;
-	u64 committed_seq;
+	/* Commits (replica-commit.c); sequences live in md. */
 	bool commit_requested;
+	bool clean_stop_requested;	/* next commit: the last device stopped */
+	bool vouch_target;		/* changes since the last pre-commit */
+	bool vouch_source;		/* vouch for data on these legs */
+	bool fold_pending;		/* target failed: marks -> nosync */
+	u64 fold_cursor;
+	struct bio_list gated;		/* discards waiting for their marks */
 	unsigned long last_clear;	/* jiffies of the last idle-mark pass */
 	unsigned long *clear_candidates;	/* bitmap blocks with idle marks */
 	unsigned long *clear_aged;	/* candidates that aged a full period */
+	unsigned long *clear_eligible;	/* scratch of one idle-mark pass */
 
 	struct bio_list deferred;	/* writes map() could not issue */
 	struct bio_list held_discards;	/* async: wait for a quiet range */
@@ -201,6 +210,7 @@ struct replica {
 	struct list_head behind_pool;	/* free pages, linked by lru */
 	unsigned int behind_pool_pages;
 
+	mempool_t entry_pool;
 	struct bio_set bs;
 	struct bio_set behind_bs;	/* write-behind bios with their pages */
 	struct workqueue_struct *wq;
@@ -221,6 +231,7 @@ struct replica_dev {
 	bool view;			/* the point-in-time view */
 	bool read_only;			/* view only: refuse writes */
 	bool resumed;
+	bool live;			/* resumed once: messages update it */
 
 	/* Origin table parameters, applied to the relationship at resume. */
 	u32 mode;
@@ -244,6 +255,8 @@ struct replica_io {
 	bool tracked;			/* counted in an entry's pending */
 	bool behind;			/* async: data also written behind */
 	bool async_discard;		/* counted in async_discards */
+	bool flush_target;		/* the host flush's target bio */
+	u64 commit_seq;			/* gated discard: commit it waits for */
 	unsigned long held_since;	/* jiffies: async discard first held */
 	sector_t target_sector;		/* view: where the region is stored */
 	bool view;			/* issued by the view device */
@@ -266,5 +279,10 @@ static inline u64 __replica_lag_regions(struct replica *rep)
 }
 
 const char *replica_copy_state_name(u32 state);
+
+static inline void replica_wake_worker(struct replica *rep)
+{
+	queue_work(rep->wq, &rep->worker);
+}
 
 #endif /* DM_REPLICA_H */
