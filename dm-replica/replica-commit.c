@@ -18,8 +18,9 @@
  * never released as if their marks were durable.
  *
  * Bits that vouch for data (a snapshot's or clone's "copied") only change
- * in the worker (finish_copies), never during a commit, so a block written
- * in step 3 carries no such bit that step 2 did not cover.  Bits set
+ * in the worker (the copier's finish, through rep->ops->copied), never
+ * during a commit, so a block written in step 3 carries no such bit that
+ * step 2 did not cover.  Bits set
  * elsewhere (mirror write intent, discards) are conservative: durable
  * early is harmless.
  */
@@ -29,118 +30,7 @@
 #include <linux/slab.h>
 
 #include "replica.h"
-#include "replica-io.h"
-
-/* ---- Clearing a mirror's idle marks ---- */
-
-/* Regions of one bitmap block whose mark may go, under the lock. */
-static void __clear_block_marks(struct replica *rep, u64 index)
-{
-	u64 first = index * REPLICA_BITS_PER_BLOCK;
-	u64 last = min_t(u64, first + REPLICA_BITS_PER_BLOCK, rep->nr_regions);
-	u64 region;
-
-	lockdep_assert_held(&rep->lock);
-	for (region = first; region < last; region++) {
-		if (!replica_md_test(&rep->md, region) ||
-		    test_bit(region, rep->nosync_map) ||
-		    __replica_find_entry(rep, region))
-			continue;
-		replica_md_clear(&rep->md, region);
-		rep->marked_count--;
-	}
-}
-
-/*
- * Clear the marks of regions that have been idle and in sync for a full
- * commit period.  The flush of both legs between choosing and clearing
- * makes every write and copy that completed before the choice durable.
- * Nothing is cleared while a leg or the metadata has failed: the marks
- * are what a resync copies later.
- */
-static void clear_idle_marks(struct replica *rep, bool everything)
-{
-	u64 nblocks, index;
-	unsigned long *eligible = rep->clear_eligible;
-	int r;
-
-	/* Snapshot and clone bits record copied data, not write intent. */
-	if (rep->sync_type != REPLICA_SYNC_MIRROR)
-		return;
-
-	spin_lock_irq(&rep->lock);
-	nblocks = rep->md.nr_blocks;
-	if (rep->md_mode != MD_RW || rep->target_health != HEALTH_ALIVE ||
-	    rep->source_health != HEALTH_ALIVE || rep->fold_pending) {
-		spin_unlock_irq(&rep->lock);
-		return;
-	}
-	if (everything)
-		bitmap_or(eligible, rep->clear_aged, rep->clear_candidates,
-			  nblocks);
-	else
-		bitmap_andnot(eligible, rep->clear_aged, rep->clear_candidates,
-			      nblocks);
-	bitmap_or(rep->clear_aged, rep->clear_aged, rep->clear_candidates,
-		  nblocks);
-	bitmap_andnot(rep->clear_aged, rep->clear_aged, eligible, nblocks);
-	bitmap_zero(rep->clear_candidates, nblocks);
-	spin_unlock_irq(&rep->lock);
-
-	if (bitmap_empty(eligible, nblocks))
-		return;
-
-	r = replica_flush_bdev(rep->source_bdev);
-	if (!r)
-		r = replica_flush_bdev(rep->target_bdev);
-	if (r) {
-		/* Keep the marks; try again next period. */
-		spin_lock_irq(&rep->lock);
-		bitmap_or(rep->clear_aged, rep->clear_aged, eligible, nblocks);
-		spin_unlock_irq(&rep->lock);
-		return;
-	}
-
-	/* One lock hold per bitmap block: bounded work with irqs off. */
-	for_each_set_bit(index, eligible, nblocks) {
-		spin_lock_irq(&rep->lock);
-		/* A write completed since the choice: wait another period. */
-		if ((everything || !test_bit(index, rep->clear_candidates)) &&
-		    rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE)
-			__clear_block_marks(rep, index);
-		spin_unlock_irq(&rep->lock);
-		cond_resched();
-	}
-}
-
-/*
- * The target leg failed: writes it acknowledged since its last flush may
- * be lost, and every such region still has its mark.  Turn the marks into
- * regions to copy (nosync), one bitmap block per lock hold.
- */
-static void fold_marks(struct replica *rep)
-{
-	u64 first, last, region;
-
-	for (;;) {
-		spin_lock_irq(&rep->lock);
-		if (!rep->fold_pending) {
-			spin_unlock_irq(&rep->lock);
-			return;
-		}
-		first = rep->fold_cursor;
-		last = min_t(u64, first + REPLICA_BITS_PER_BLOCK,
-			     rep->nr_regions);
-		for (region = first; region < last; region++)
-			if (replica_md_test(&rep->md, region))
-				__replica_set_nosync(rep, region);
-		rep->fold_cursor = last;
-		if (last >= rep->nr_regions)
-			rep->fold_pending = false;
-		spin_unlock_irq(&rep->lock);
-		cond_resched();
-	}
-}
+#include "replica-core.h"
 
 /* ---- Commit ---- */
 static void __fail_metadata(struct replica *rep, int r)
@@ -187,7 +77,7 @@ static void fail_mark_waiters(struct replica *rep, struct bio_list *release)
 	while ((bio = bio_list_pop(&failed)))
 		bio_io_error(bio);
 	while ((bio = bio_list_pop(&overwrites)))
-		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
+		replica_complete_bio(bio, BLK_STS_IOERR);
 }
 
 /* Release what waited for commit `seq`; called with the lock held. */
@@ -300,7 +190,7 @@ static int commit(struct replica *rep, bool clean_stop,
 	__release_committed(rep, seq, release, &overwrites);
 	spin_unlock_irq(&rep->lock);
 	while ((bio = bio_list_pop(&overwrites)))
-		replica_pit_end_overwrite(bio, BLK_STS_OK);
+		replica_complete_bio(bio, BLK_STS_OK);
 	return 0;
 }
 
@@ -321,6 +211,21 @@ int replica_commit_sync(struct replica *rep, bool clean_stop)
 }
 
 /* ---- Worker ---- */
+
+/* Bios decided again by their policy, which now may sleep. */
+static void process_bios(struct replica *rep, struct bio_list *bios)
+{
+	struct blk_plug plug;
+	struct bio *bio;
+
+	blk_start_plug(&plug);
+	while ((bio = bio_list_pop(bios))) {
+		rep->ops->process(rep, bio);
+	}
+	blk_finish_plug(&plug);
+}
+
+
 static bool commit_due(struct replica *rep)
 {
 	return time_after_eq(jiffies, rep->last_clear +
@@ -358,41 +263,37 @@ void replica_do_worker(struct work_struct *ws)
 {
 	struct replica *rep = container_of(ws, struct replica, worker);
 	struct bio_list bios = BIO_EMPTY_LIST, failed = BIO_EMPTY_LIST;
-	bool want_commit, clean_stop, event;
+	bool want_commit, clean_stop, due, event;
 	struct bio *bio;
 
-	/* New and retried writes. */
+	/* New and retried bios. */
 	spin_lock_irq(&rep->lock);
 	bio_list_merge(&bios, &rep->deferred);
 	bio_list_init(&rep->deferred);
-	bio_list_merge(&bios, &rep->held_discards);
-	bio_list_init(&rep->held_discards);
-	if (!__replica_lag_bound_reached(rep)) {
-		bio_list_merge(&bios, &rep->throttled);
-		bio_list_init(&rep->throttled);
-	}
 	spin_unlock_irq(&rep->lock);
-	replica_process_bios(rep, &bios);
+	if (rep->ops->collect)
+		rep->ops->collect(rep, &bios);
+	process_bios(rep, &bios);
 
 	/* Copies that finished release the writes they held. */
 	replica_finish_copies(rep, &bios, &failed);
 	while ((bio = bio_list_pop(&failed)))
-		replica_pit_end_overwrite(bio, BLK_STS_IOERR);
+		replica_complete_bio(bio, BLK_STS_IOERR);
 	release_ready(rep, &bios);
-	replica_process_bios(rep, &bios);
+	process_bios(rep, &bios);
 
 	/* Keep copies running while the commit below waits for its I/O. */
 	replica_start_copies(rep);
 
-	fold_marks(rep);
 	spin_lock_irq(&rep->lock);
 	clean_stop = rep->clean_stop_requested && rep->suspended;
 	rep->clean_stop_requested = false;
 	spin_unlock_irq(&rep->lock);
-	if (clean_stop || commit_due(rep)) {
-		clear_idle_marks(rep, clean_stop);
+	due = commit_due(rep);
+	if (rep->ops->tidy)
+		rep->ops->tidy(rep, clean_stop, due);
+	if (clean_stop || due)
 		rep->last_clear = jiffies;
-	}
 
 	spin_lock_irq(&rep->lock);
 	want_commit = rep->md_mode == MD_RW &&
@@ -401,7 +302,7 @@ void replica_do_worker(struct work_struct *ws)
 	spin_unlock_irq(&rep->lock);
 	if (want_commit) {
 		commit(rep, clean_stop, &bios);
-		replica_process_bios(rep, &bios);
+		process_bios(rep, &bios);
 	}
 
 	replica_start_copies(rep);

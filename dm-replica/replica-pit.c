@@ -20,7 +20,7 @@
 #include <linux/slab.h>
 
 #include "replica.h"
-#include "replica-io.h"
+#include "replica-core.h"
 
 enum pit_decision {
 	PIT_SOURCE,		/* remap to the source */
@@ -32,8 +32,6 @@ enum pit_decision {
 };
 
 /* ---- Snapshot store smaller than the source ---- */
-struct kmem_cache *replica_slot_cache;
-
 static struct hlist_head *slot_bucket(struct replica *rep, u64 region)
 {
 	return &rep->slots[hash_64(region, REPLICA_HASH_BITS)];
@@ -58,8 +56,8 @@ static void __insert_slot(struct replica *rep, struct slot_map *m, u64 region,
 }
 
 /* Where a region's PIT data lives (or will live) on the target. */
-sector_t __replica_target_sector(struct replica *rep, u64 region,
-				 sector_t sector)
+static sector_t __target_sector(struct replica *rep, u64 region,
+				sector_t sector)
 {
 	struct slot_map *m;
 
@@ -77,9 +75,10 @@ sector_t __replica_target_sector(struct replica *rep, u64 region,
  * slot from *spare if needed.  -ENOSPC when the store is full: the point
  * in time is then lost, and the source goes on without it.
  */
-int __replica_pit_copy_place(struct replica *rep, u64 region,
-			     struct slot_map **spare)
+static int pit_copy_place(struct replica *rep, u64 region,
+			  struct slot_map **spare)
 {
+	lockdep_assert_held(&rep->lock);
 	if (!rep->store_slots || rep->restoring || __find_slot(rep, region))
 		return 0;
 	if (rep->slots_used >= rep->store_slots) {
@@ -283,7 +282,7 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 
 	if (!write) {
 		if (replica_md_test(&rep->md, region)) {
-			io->target_sector = __replica_target_sector(rep, region,
+			io->target_sector = __target_sector(rep, region,
 						bio->bi_iter.bi_sector);
 			return PIT_TARGET;
 		}
@@ -302,7 +301,7 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 	if (replica_md_test(&rep->md, region)) {
 		if (__mark_pending(rep, e, region))
 			return __wait_for_commit(rep, region, bio, spare);
-		io->target_sector = __replica_target_sector(rep, region,
+		io->target_sector = __target_sector(rep, region,
 							    bio->bi_iter.bi_sector);
 		return PIT_TARGET;
 	}
@@ -338,16 +337,6 @@ static void overwrite_endio(struct bio *bio)
 	list_move_tail(&e->list, &rep->copy_done);
 	spin_unlock_irqrestore(&rep->lock, flags);
 	replica_wake_worker(rep);
-}
-
-void replica_pit_end_overwrite(struct bio *bio, blk_status_t status)
-{
-	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
-
-	bio->bi_end_io = io->saved_end_io;
-	bio->bi_private = io->saved_private;
-	bio->bi_status = status;
-	bio_endio(bio);
 }
 
 /*
@@ -417,9 +406,35 @@ static int pit_map(struct replica *rep, struct bio *bio, bool view)
 	return pit_route(rep, bio, d, true);
 }
 
-int replica_pit_map_origin(struct replica *rep, struct bio *bio)
+/*
+ * Origin I/O: flushes and reads go to the source, except reads of regions
+ * a restore has not brought back yet (they come from the target); writes
+ * wait for the copy-on-write.
+ */
+static int pit_map_origin(struct replica *rep, struct bio *bio)
 {
-	return pit_map(rep, bio, false);
+	u64 region = sector_to_region(rep, bio->bi_iter.bi_sector);
+	sector_t sector = bio->bi_iter.bi_sector;
+	unsigned long flags;
+
+	if (bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) {
+		bio_set_dev(bio, rep->source_bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (bio_op(bio) != REQ_OP_READ)
+		return pit_map(rep, bio, false);
+
+	WRITE_ONCE(rep->last_user_io, jiffies);
+	bio_set_dev(bio, rep->source_bdev);
+	if (!READ_ONCE(rep->restoring))
+		return DM_MAPIO_REMAPPED;
+	spin_lock_irqsave(&rep->lock, flags);
+	if (rep->restoring && test_bit(region, rep->nosync_map)) {
+		bio_set_dev(bio, rep->target_bdev);
+		bio->bi_iter.bi_sector = __target_sector(rep, region, sector);
+	}
+	spin_unlock_irqrestore(&rep->lock, flags);
+	return DM_MAPIO_REMAPPED;
 }
 
 /* Regions a view discard handles per lock hold. */
@@ -490,7 +505,7 @@ int replica_pit_map_view(struct replica_dev *dev, struct bio *bio)
 }
 
 /* From the worker: bios deferred or held, decided again. */
-void replica_pit_process(struct replica *rep, struct bio *bio)
+static void pit_process(struct replica *rep, struct bio *bio)
 {
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
 	struct region_entry *spare;
@@ -512,11 +527,10 @@ void replica_pit_process(struct replica *rep, struct bio *bio)
 }
 
 /* View reads of the source are done: release source writes they held. */
-int replica_pit_end_io(struct dm_target *ti, struct bio *bio,
-		       blk_status_t *error)
+static int pit_end_io(struct replica *rep, struct bio *bio,
+		      blk_status_t *error)
 {
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
-	struct replica *rep = io->rep;
 	struct region_entry *e;
 	unsigned long flags;
 	bool wake = false;
@@ -548,7 +562,7 @@ int replica_pit_end_io(struct dm_target *ti, struct bio *bio,
  * record it in the bitmap; its held bios wait for the commit.  The data
  * it vouches for is flushed by that commit before the bit is written.
  */
-void __replica_pit_copied(struct replica *rep, struct region_entry *e)
+static bool pit_copied(struct replica *rep, struct region_entry *e)
 {
 	u64 region = e->region;
 
@@ -575,6 +589,7 @@ void __replica_pit_copied(struct replica *rep, struct region_entry *e)
 	rep->commit_requested = true;
 	WARN_ON_ONCE(!list_empty(&e->list));
 	list_move_tail(&e->list, &rep->commit_wait);
+	return true;
 }
 
 /*
@@ -592,9 +607,15 @@ void __replica_pit_rebuild_nosync(struct replica *rep)
 	__replica_lag_reset(rep);
 }
 
-void __replica_pit_restore_done(struct replica *rep)
+/* Nothing left to copy: a restore is done, or a clone hydrated. */
+static void pit_all_copied(struct replica *rep)
 {
 	lockdep_assert_held(&rep->lock);
+	if (!rep->restoring) {
+		rep->initial_sync = false;
+		__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+		return;
+	}
 	rep->restoring = false;
 	__reset_pit(rep);
 	__replica_pit_rebuild_nosync(rep);
@@ -616,3 +637,21 @@ void __replica_pit_new_pit(struct replica *rep)
 	rep->commit_requested = true;
 	__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
 }
+
+/* A snapshot copies only for a write (or a restore); a clone hydrates. */
+static bool pit_background_copies(struct replica *rep)
+{
+	return rep->sync_type == REPLICA_SYNC_CLONE || rep->restoring;
+}
+
+const struct replica_type_ops replica_pit_ops = {
+	.map = pit_map_origin,
+	.process = pit_process,
+	.end_io = pit_end_io,
+	.background_copies = pit_background_copies,
+	.copies_wait_for_io = false,
+	.copy_place = pit_copy_place,
+	.target_sector = __target_sector,
+	.copied = pit_copied,
+	.all_copied = pit_all_copied,
+};

@@ -2,16 +2,16 @@
 /*
  * dm-replica: mirror, snapshot and clone replication target.
  *
- * This file holds the target methods: table parsing, suspend/resume,
- * status and messages.  The I/O path is in replica-io.c, the metadata in
- * replica-metadata.c, the on-disk format in replica-format.c.
+ * This file holds the target methods: table parsing, the registry of
+ * relationships, suspend/resume, status and messages.  replica-core.h
+ * lists the other files and what each is for.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "replica.h"
-#include "replica-io.h"
+#include "replica-core.h"
 
 static const struct replica_tunables default_tunables = {
 	.copy_rate_max = 0,
@@ -617,6 +617,8 @@ static struct replica *replica_create(struct replica_dev *dev, u32 sync_type,
 	INIT_DELAYED_WORK(&rep->waker, replica_do_waker);
 
 	rep->sync_type = sync_type;
+	rep->ops = sync_type == REPLICA_SYNC_MIRROR ? &replica_mirror_ops :
+						      &replica_pit_ops;
 	rep->mode = geo.mode;
 	rep->region_sectors = region_sectors;
 	rep->region_shift = __ffs(region_sectors);
@@ -807,7 +809,8 @@ static int replica_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		 */
 		ti->discards_supported = true;
 	} else {
-		ti->num_flush_bios = 2;
+		/* The target gets host flushes only as a mirror's leg. */
+		ti->num_flush_bios = sync_type == REPLICA_SYNC_MIRROR ? 2 : 1;
 		/* A source discard would change PIT data: mirror only. */
 		ti->num_discard_bios = sync_type == REPLICA_SYNC_MIRROR;
 	}
@@ -1328,6 +1331,30 @@ static int replica_message(struct dm_target *ti, unsigned int argc,
 
 	/* Make the new state durable before answering (the worker commits). */
 	return replica_commit_sync(rep, false);
+}
+
+static int replica_map(struct dm_target *ti, struct bio *bio)
+{
+	struct replica_dev *dev = ti->private;
+	struct replica *rep = dev->rep;
+	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	io->rep = rep;
+	io->view = dev->view;
+	io->tracked = false;
+	io->flush_target = false;
+	if (dev->view)
+		return replica_pit_map_view(dev, bio);
+	return rep->ops->map(rep, bio);
+}
+
+static int replica_end_io(struct dm_target *ti, struct bio *bio,
+			  blk_status_t *error)
+{
+	struct replica_dev *dev = ti->private;
+
+	return dev->rep->ops->end_io(dev->rep, bio, error);
 }
 
 static int replica_iterate_devices(struct dm_target *ti,

@@ -103,6 +103,7 @@ struct slot_map {
 
 struct replica {
 	struct list_head registry;	/* all relationships, by metadata dev */
+	const struct replica_type_ops *ops;
 	refcount_t ref;
 	dev_t meta_devt;
 	struct block_device *meta_bdev;
@@ -218,6 +219,34 @@ struct replica {
 	struct delayed_work waker;
 	wait_queue_head_t copy_wait;
 
+};
+
+/*
+ * What a sync type does with the shared machinery (mirror in
+ * replica-mirror.c, snapshot and clone in replica-pit.c).  Called with
+ * rep->lock held where the name of the caller says so (copy_place,
+ * target_sector, copied, all_copied).
+ */
+struct replica_type_ops {
+	/* Origin bios from map(), and decided again by the worker. */
+	int (*map)(struct replica *rep, struct bio *bio);
+	void (*process)(struct replica *rep, struct bio *bio);
+	int (*end_io)(struct replica *rep, struct bio *bio,
+		      blk_status_t *error);
+	/* Worker: bios to decide again now; marks to tidy before a commit. */
+	void (*collect)(struct replica *rep, struct bio_list *bios);
+	void (*tidy)(struct replica *rep, bool clean_stop, bool due);
+	/* Copier: what runs in the background, where a copy goes. */
+	bool (*background_copies)(struct replica *rep);
+	bool copies_wait_for_io;	/* host writes in flight race a copy */
+	int (*copy_place)(struct replica *rep, u64 region,
+			  struct slot_map **spare);
+	sector_t (*target_sector)(struct replica *rep, u64 region,
+				  sector_t sector);
+	/* A copy ended well; true when its bios wait for a commit. */
+	bool (*copied)(struct replica *rep, struct region_entry *e);
+	/* Nothing left to copy. */
+	void (*all_copied)(struct replica *rep);
 };
 
 /* One table (target instance) of a relationship. */

@@ -1,142 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dm-replica I/O path: region entries, mirror write intent, leg writes,
- * write-behind, discards and the background copier.  Commits are made by
- * the worker in replica-commit.c.
+ * dm-replica mirror policy: write intent, leg writes, async write-behind,
+ * the lag bound, discards, host flushes, and clearing idle marks.
  *
  * Ordering rules this file keeps:
  *  - a write never reaches a leg before the commit that marks its region
  *    in the bitmap is durable (write intent);
  *  - a mark is cleared only after a flush of both legs that follows the
- *    last write or copy into the region (never "in sync" before durable);
- *  - a region is never written by the host while it is being copied, so
- *    a copy always transfers a state the region really had.
+ *    last write or copy into the region (never "in sync" before durable),
+ *    and never while a leg or the metadata has failed;
+ *  - a region is never written by the host while it is being copied.
  */
 #include <linux/blkdev.h>
-#include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
-#include <linux/mempool.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "replica.h"
-#include "replica-io.h"
-
-struct kmem_cache *replica_entry_cache;
-
-/* ---- Region entries ---- */
-static struct hlist_head *entry_bucket(struct replica *rep, u64 region)
-{
-	return &rep->hash[hash_64(region, REPLICA_HASH_BITS)];
-}
-
-struct region_entry *__replica_find_entry(struct replica *rep, u64 region)
-{
-	struct region_entry *e;
-
-	hlist_for_each_entry(e, entry_bucket(rep, region), hash)
-		if (e->region == region)
-			return e;
-	return NULL;
-}
-
-static struct region_entry *__insert_entry(struct replica *rep, u64 region,
-					   struct region_entry *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->region = region;
-	INIT_LIST_HEAD(&e->list);
-	bio_list_init(&e->waiting);
-	hlist_add_head(&e->hash, entry_bucket(rep, region));
-	rep->entries++;
-	return e;
-}
-
-/*
- * The region's entry, made if needed from *spare (taken) or, without one,
- * from the pool without sleeping; NULL when there is no memory.
- */
-struct region_entry *__replica_get_entry(struct replica *rep, u64 region,
-					 struct region_entry **spare)
-{
-	struct region_entry *e = __replica_find_entry(rep, region);
-
-	lockdep_assert_held(&rep->lock);
-	if (e)
-		return e;
-	if (spare && *spare) {
-		e = *spare;
-		*spare = NULL;
-	} else {
-		e = mempool_alloc(&rep->entry_pool, GFP_NOWAIT);
-		if (!e)
-			return NULL;
-	}
-	return __insert_entry(rep, region, e);
-}
-
-/* A spare entry for a decision made by the worker (may sleep). */
-struct region_entry *replica_spare_entry(struct replica *rep)
-{
-	return mempool_alloc(&rep->entry_pool, GFP_NOIO);
-}
-
-void replica_put_spare(struct replica *rep, struct region_entry *spare)
-{
-	if (spare)
-		mempool_free(spare, &rep->entry_pool);
-}
-
-static void __flag_clear_candidate(struct replica *rep, u64 region)
-{
-	u64 index;
-	u32 bit;
-
-	replica_region_to_bit(region, &index, &bit);
-	__set_bit(index, rep->clear_candidates);
-}
-
-/* Free an entry nobody needs any more. */
-void __replica_put_entry(struct replica *rep, struct region_entry *e)
-{
-	lockdep_assert_held(&rep->lock);
-	if (e->pending || e->copying || e->overwrite ||
-	    !bio_list_empty(&e->waiting) || !list_empty(&e->list))
-		return;
-	if (!replica_md_durable(&rep->md, e->mark_seq))
-		return;
-	hlist_del(&e->hash);
-	rep->entries--;
-	__flag_clear_candidate(rep, e->region);
-	mempool_free(e, &rep->entry_pool);
-}
-
-/* Teardown: entries pinned by marks that never became durable. */
-void replica_free_entries(struct replica *rep)
-{
-	struct region_entry *e;
-	struct hlist_node *tmp;
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(rep->hash); i++) {
-		hlist_for_each_entry_safe(e, tmp, &rep->hash[i], hash) {
-			hlist_del(&e->hash);
-			mempool_free(e, &rep->entry_pool);
-		}
-	}
-	rep->entries = 0;
-}
-
-/* ---- State helpers ---- */
-void __replica_set_state(struct replica *rep, u32 state)
-{
-	if (rep->copy_state == state)
-		return;
-	rep->copy_state = state;
-	rep->state_changed = true;
-	rep->commit_requested = true;
-}
+#include "replica-core.h"
 
 /* Does the target leg receive host writes right now (sync mirror)? */
 static bool __target_receives_writes(struct replica *rep)
@@ -152,149 +34,7 @@ static bool __target_receives_writes(struct replica *rep)
 	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
 }
 
-/* May the background copy run? */
-bool __replica_copy_allowed(struct replica *rep)
-{
-	/* Background copies follow the origin's table (its rate limits). */
-	if (rep->suspended || !rep->active_origins || rep->md_mode != MD_RW)
-		return false;
-	if (rep->target_health != HEALTH_ALIVE ||
-	    rep->source_health == HEALTH_WRITE_ERROR)
-		return false;
-	return rep->copy_state == REPLICA_CS_SYNCHRONIZED ||
-	       rep->copy_state == REPLICA_CS_UNSYNCHRONIZED;
-}
-
-/*
- * The age of marked (nosync) regions is that of their older generation
- * (see struct replica); write-behinds carry their own start time.  Lag is
- * kept in milliseconds, so the tick-based clock is enough and costs no
- * clock source read per write.
- */
-static void __lag_changed(struct replica *rep)
-{
-	unsigned int old = rep->lag_gen_old;
-
-	rep->lag_since_ns = rep->lag_gen_map && rep->lag_gen_count[old] ?
-			    rep->lag_gen_start_ns[old] : 0;
-}
-
-/* A region just marked nosync joins the newer generation. */
-static void __lag_gen_add(struct replica *rep, u64 region)
-{
-	unsigned int gen = rep->lag_gen_old;
-
-	if (!rep->lag_gen_map)
-		return;
-	/* An empty older generation takes it (nothing else is marked). */
-	if (rep->lag_gen_count[gen])
-		gen ^= 1;
-	if (!rep->lag_gen_count[gen]++)
-		rep->lag_gen_start_ns[gen] = ktime_get_coarse_ns();
-	__assign_bit(region, rep->lag_gen_map, gen);
-}
-
-static void __lag_gen_remove(struct replica *rep, u64 region)
-{
-	unsigned int gen;
-
-	if (!rep->lag_gen_map)
-		return;
-	gen = test_bit(region, rep->lag_gen_map);
-	if (!WARN_ON_ONCE(!rep->lag_gen_count[gen]))
-		rep->lag_gen_count[gen]--;
-	/* The older generation is copied: the newer one becomes it. */
-	if (!rep->lag_gen_count[rep->lag_gen_old])
-		rep->lag_gen_old ^= 1;
-}
-
-/* After the nosync map was rebuilt: every marked region in one generation. */
-void __replica_lag_reset(struct replica *rep)
-{
-	rep->lag_gen_old = 0;
-	rep->lag_gen_count[0] = rep->nosync_count;
-	rep->lag_gen_count[1] = 0;
-	rep->lag_gen_start_ns[0] = ktime_get_coarse_ns();
-	/* (bitmap_zero takes an unsigned int: not enough past 2^32 regions) */
-	if (rep->lag_gen_map)
-		memset(rep->lag_gen_map, 0,
-		       BITS_TO_LONGS(rep->nr_regions) * sizeof(long));
-	__lag_changed(rep);
-}
-
-/* Set a region's bit in the in-core bitmap; the next commit records it. */
-bool __replica_mark(struct replica *rep, u64 region)
-{
-	if (replica_md_test(&rep->md, region))
-		return false;
-	replica_md_set(&rep->md, region);
-	rep->marked_count++;
-	rep->commit_requested = true;
-	return true;
-}
-
-/*
- * The same for a change no entry waits for (a discard): writes to the
- * region's block wait for the commit that carries it.
- */
-bool __replica_mark_gated(struct replica *rep, u64 region)
-{
-	if (replica_md_test(&rep->md, region))
-		return false;
-	replica_md_set_gated(&rep->md, region);
-	rep->marked_count++;
-	rep->commit_requested = true;
-	return true;
-}
-
-/*
- * The commit that makes region's bit durable for a write: the entry's own
- * mark, or a gated mark of its block.  0 when it is durable already.
- */
-u64 __replica_mark_seq(struct replica *rep, struct region_entry *e,
-		       u64 region)
-{
-	u64 seq = max(e ? e->mark_seq : 0,
-		      replica_md_gate_seq(&rep->md, region));
-
-	return replica_md_durable(&rep->md, seq) ? 0 : seq;
-}
-
-void __replica_set_nosync(struct replica *rep, u64 region)
-{
-	if (__test_and_set_bit(region, rep->nosync_map))
-		return;
-	rep->nosync_count++;
-	__lag_gen_add(rep, region);
-	__lag_changed(rep);
-}
-
-void __replica_clear_nosync(struct replica *rep, u64 region)
-{
-	if (!__test_and_clear_bit(region, rep->nosync_map))
-		return;
-	rep->nosync_count--;
-	__lag_gen_remove(rep, region);
-	__lag_changed(rep);
-}
-
-/* Age of the oldest write the target may not hold yet (async). */
-u64 replica_lag_ms(struct replica *rep)
-{
-	u64 since = READ_ONCE(rep->lag_since_ns);
-	u64 behind = READ_ONCE(rep->behind_oldest_ns);
-	u64 now = ktime_get_coarse_ns();
-
-	if (rep->mode != REPLICA_MODE_ASYNC)
-		return 0;
-	if (!since || (behind && behind < since))
-		since = behind;
-	if (!since || since > now)
-		return 0;
-	return div_u64(now - since, NSEC_PER_MSEC);
-}
-
-bool __replica_lag_bound_reached(struct replica *rep)
+static bool lag_bound_reached(struct replica *rep)
 {
 	if (rep->mode != REPLICA_MODE_ASYNC ||
 	    rep->tun.lag_policy != LAG_THROTTLE || rep->suspended ||
@@ -304,26 +44,6 @@ bool __replica_lag_bound_reached(struct replica *rep)
 	    __replica_lag_regions(rep) >= rep->tun.max_lag_regions)
 		return true;
 	return rep->tun.max_lag_ms && replica_lag_ms(rep) >= rep->tun.max_lag_ms;
-}
-
-/*
- * The target leg failed (code: D write, F flush, R read): the
- * relationship is broken.  A mirror's marked regions may hold writes the
- * target acknowledged but lost: the worker turns them into regions to
- * copy (fold_marks).  True when this is news.
- */
-bool __replica_target_failed(struct replica *rep, char code)
-{
-	lockdep_assert_held(&rep->lock);
-	if (rep->target_health != HEALTH_ALIVE)
-		return false;
-	rep->target_health = code;
-	__replica_set_state(rep, REPLICA_CS_BROKEN);
-	if (rep->sync_type == REPLICA_SYNC_MIRROR) {
-		rep->fold_pending = true;
-		rep->fold_cursor = 0;
-	}
-	return true;
 }
 
 static bool __target_write_failed(struct replica *rep, blk_status_t status)
@@ -588,10 +308,7 @@ static void complete_write(struct replica_io *io, struct bio *bio)
 
 	if (wake)
 		replica_wake_worker(rep);
-	bio->bi_end_io = io->saved_end_io;
-	bio->bi_private = io->saved_private;
-	bio->bi_status = status;
-	bio_endio(bio);
+	replica_complete_bio(bio, status);
 }
 
 static void dec_pending(struct replica_io *io, struct bio *bio)
@@ -699,7 +416,7 @@ static enum write_decision __decide_write(struct replica *rep, struct bio *bio,
 		return WRITE_QUEUED;
 	}
 	if (!test_bit(region, rep->nosync_map) &&
-	    __replica_lag_bound_reached(rep) &&
+	    lag_bound_reached(rep) &&
 	    !__target_receives_writes(rep)) {
 		bio_list_add(&rep->throttled, bio);
 		return WRITE_QUEUED;
@@ -858,7 +575,7 @@ static bool __discard_chunk(struct replica *rep, struct replica_io *io,
 				continue;
 			__replica_clear_nosync(rep, r);
 			if (replica_md_test(&rep->md, r))
-				__flag_clear_candidate(rep, r);
+				__replica_flag_clear_candidate(rep, r);
 			continue;
 		}
 		/* The target keeps the old contents: copy these regions. */
@@ -975,27 +692,15 @@ static bool flush_reaches_target(struct replica *rep)
 	bool r;
 
 	spin_lock_irqsave(&rep->lock, flags);
-	r = rep->sync_type == REPLICA_SYNC_MIRROR &&
-	    __target_receives_writes(rep);
+	r = __target_receives_writes(rep);
 	spin_unlock_irqrestore(&rep->lock, flags);
 	return r;
 }
 
-int replica_map(struct dm_target *ti, struct bio *bio)
+static int mirror_map(struct replica *rep, struct bio *bio)
 {
-	struct replica_dev *dev = ti->private;
-	struct replica *rep = dev->rep;
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
 	u64 region;
-
-	bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	io->rep = rep;
-	io->view = dev->view;
-	io->tracked = false;
-	io->flush_target = false;
-
-	if (dev->view)
-		return replica_pit_map_view(dev, bio);
 
 	if (bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) {
 		/* num_flush_bios = 2: bio 0 for the source, 1 for the target. */
@@ -1029,8 +734,6 @@ int replica_map(struct dm_target *ti, struct bio *bio)
 		replica_defer_bio(rep, bio);
 		return DM_MAPIO_SUBMITTED;
 	default:
-		if (rep->sync_type != REPLICA_SYNC_MIRROR)
-			return replica_pit_map_origin(rep, bio);
 		return process_write(rep, bio, false);
 	}
 }
@@ -1039,18 +742,15 @@ int replica_map(struct dm_target *ti, struct bio *bio)
  * A failed target flush fails the target leg, not the host's flush
  * (unless fail_host_on_target_error): source I/O goes on.
  */
-int replica_end_io(struct dm_target *ti, struct bio *bio,
-		   blk_status_t *error)
+static int mirror_end_io(struct replica *rep, struct bio *bio,
+			 blk_status_t *error)
 {
-	struct replica_dev *dev = ti->private;
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
-	struct replica *rep = dev->rep;
 	unsigned long flags;
 	bool news;
 
 	if (!io->flush_target || !*error)
-		return dev->view ? replica_pit_end_io(ti, bio, error) :
-				   DM_ENDIO_DONE;
+		return DM_ENDIO_DONE;
 	spin_lock_irqsave(&rep->lock, flags);
 	news = __replica_target_failed(rep, HEALTH_FLUSH_ERROR);
 	spin_unlock_irqrestore(&rep->lock, flags);
@@ -1064,369 +764,200 @@ int replica_end_io(struct dm_target *ti, struct bio *bio,
 	return DM_ENDIO_DONE;
 }
 
-void replica_defer_bio(struct replica *rep, struct bio *bio)
+/* From the worker: bios deferred or held, decided again. */
+static void mirror_process(struct replica *rep, struct bio *bio)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&rep->lock, flags);
-	bio_list_add(&rep->deferred, bio);
-	spin_unlock_irqrestore(&rep->lock, flags);
-	replica_wake_worker(rep);
+	if (bio_op(bio) == REQ_OP_DISCARD)
+		process_discard(rep, bio);
+	else
+		process_write(rep, bio, true);
 }
 
-void replica_process_bios(struct replica *rep, struct bio_list *bios)
+/* Bios to decide again: held discards, and writes below the lag bound. */
+static void mirror_collect(struct replica *rep, struct bio_list *bios)
 {
-	struct blk_plug plug;
-	struct bio *bio;
-
-	blk_start_plug(&plug);
-	while ((bio = bio_list_pop(bios))) {
-		struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
-
-		if (io->view || rep->sync_type != REPLICA_SYNC_MIRROR)
-			replica_pit_process(rep, bio);
-		else if (bio_op(bio) == REQ_OP_DISCARD)
-			process_discard(rep, bio);
-		else
-			process_write(rep, bio, true);
-	}
-	blk_finish_plug(&plug);
-}
-
-/* ---- Background copy ---- */
-/* A copy finished: every region of its batch is done (or failed). */
-static void copy_done(int read_err, unsigned long write_err, void *context)
-{
-	struct region_entry *lead = context, *e;
-	struct replica *rep = lead->rep;
-	u64 region = lead->region, end = region + lead->batch;
-	unsigned long flags;
-
-	spin_lock_irqsave(&rep->lock, flags);
-	for (; region < end; region++) {
-		e = __replica_find_entry(rep, region);
-		if (WARN_ON_ONCE(!e || !e->copying))
-			continue;
-		e->batch = 0;
-		e->copy_error = read_err ? -EIO : 0;
-		e->copy_write_error = write_err ? -EIO : 0;
-		WARN_ON_ONCE(!list_empty(&e->list));
-		list_move_tail(&e->list, &rep->copy_done);
-	}
-	spin_unlock_irqrestore(&rep->lock, flags);
-	replica_wake_worker(rep);
-}
-
-/* Background copies of neighbouring regions share one kcopyd job. */
-#define REPLICA_COPY_BATCH_BYTES	(512U << 10)
-
-/*
- * Extend a background copy starting at lead->region over the following
- * regions that need the same copy and are not in use, within the rate
- * budget and copy_inflight.  Returns the sectors the copy covers.
- */
-static sector_t __extend_copy(struct replica *rep, struct region_entry *lead,
-			      u64 budget)
-{
-	unsigned int max_batch = max(REPLICA_COPY_BATCH_BYTES >>
-				     (rep->region_shift + SECTOR_SHIFT), 1U);
-	sector_t start = region_to_sector(rep, lead->region);
-	sector_t len = min_t(sector_t, rep->region_sectors, rep->len - start);
-	u64 region = lead->region + 1;
-	struct region_entry *e;
-
-	lead->batch = 1;
-	/* Store slots are not contiguous on the target. */
-	if (rep->store_slots)
-		return len;
-	while (lead->batch < max_batch && region < rep->nr_regions &&
-	       rep->copies_in_flight < max(rep->tun.copy_inflight, 1u) &&
-	       test_bit(region, rep->nosync_map) &&
-	       !__replica_find_entry(rep, region)) {
-		sector_t more = min_t(sector_t, rep->region_sectors,
-				      rep->len - region_to_sector(rep, region));
-
-		if (budget != U64_MAX &&
-		    ((u64)(len + more) << SECTOR_SHIFT) > budget)
-			break;
-		e = __replica_get_entry(rep, region, NULL);
-		if (!e)
-			break;
-		e->rep = rep;
-		e->copying = true;
-		e->copy_to_source = rep->restoring;
-		rep->copies_in_flight++;
-		len += more;
-		lead->batch++;
-		region++;
-	}
-	if (region > lead->region + 1)
-		rep->copy_cursor = region;
-	return len;
-}
-
-/*
- * Bytes the rate limit allows now; 0 means wait.  A token bucket refilled
- * every HZ/10 and holding two windows' allowance, so a worker that runs
- * late does not lose budget (the copy_rate_min floor holds); a copy may
- * overdraw it by up to one region, and the debt is paid back by the
- * following windows, so the long-run rate is the limit even when a region
- * is larger than one window's allowance.
- */
-static u64 copy_budget(struct replica *rep)
-{
-	unsigned int rate = READ_ONCE(rep->tun.copy_rate_max);
-	unsigned int floor = READ_ONCE(rep->tun.copy_rate_min);
-	unsigned long window = max(HZ / 10, 1);
-	unsigned long windows;
-	u64 allowance;
-
-	/*
-	 * Under foreground load, yield down to the guaranteed floor; an
-	 * asynchronous mirror catching up with its lag does not yield.
-	 */
-	if (floor && time_before(jiffies, READ_ONCE(rep->last_user_io) + window) &&
-	    (!rate || floor < rate) &&
-	    !(rep->mode == REPLICA_MODE_ASYNC &&
-	      rep->copy_state == REPLICA_CS_SYNCHRONIZED))
-		rate = floor;
-	if (!rate)
-		return U64_MAX;
-	allowance = div_u64((u64)rate * 1024 * window, HZ);
-	windows = (jiffies - rep->rate_window) / window;
-	if (windows > 100) {
-		rep->rate_window = jiffies;
-		rep->rate_window_bytes = 0;
-	} else if (windows) {
-		rep->rate_window += windows * window;
-		if (rep->rate_window_bytes > windows * allowance)
-			rep->rate_window_bytes -= windows * allowance;
-		else
-			rep->rate_window_bytes = 0;
-	}
-	if (rep->rate_window_bytes >= 2 * allowance)
-		return 0;
-	return 2 * allowance - rep->rate_window_bytes;
-}
-
-/* Can a region with an entry be copied now? */
-static bool __entry_copyable(struct replica *rep, struct region_entry *e)
-{
-	if (e->copying || e->overwrite)
-		return false;
-	/* Mirror: writes in flight would race the copy. */
-	return rep->sync_type != REPLICA_SYNC_MIRROR || !e->pending;
-}
-
-/*
- * Next region to copy, or U64_MAX; caller holds the lock.  Regions that
- * hold bios come first; then the background scan of nosync_map.
- */
-static u64 __pick_copy_region(struct replica *rep, bool *priority)
-{
-	struct region_entry *e;
-	unsigned int scanned = 0;
-	u64 r;
-
-	*priority = true;
-	list_for_each_entry(e, &rep->priority_copies, list)
-		if (__entry_copyable(rep, e))
-			return e->region;
-
-	*priority = false;
-	if (!rep->nosync_count || !__replica_copy_allowed(rep) ||
-	    (rep->sync_type == REPLICA_SYNC_SNAPSHOT && !rep->restoring))
-		return U64_MAX;
-
-	r = rep->copy_cursor;
-	while (scanned++ < 256) {
-		r = find_next_bit(rep->nosync_map, rep->nr_regions, r);
-		if (r >= rep->nr_regions) {
-			if (!rep->copy_cursor)
-				return U64_MAX;
-			rep->copy_cursor = 0;
-			r = 0;
-			continue;
-		}
-		e = __replica_find_entry(rep, r);
-		if (!e || (__entry_copyable(rep, e) &&
-			   bio_list_empty(&e->waiting))) {
-			rep->copy_cursor = r + 1;
-			return r;
-		}
-		r++;
-	}
-	rep->copy_cursor = r;
-	return U64_MAX;
-}
-
-/*
- * Can any copy run at all (legs and metadata)?  When not, bios held for a
- * copy are decided again: they fail or go on without it.
- */
-bool __replica_copies_possible(struct replica *rep)
-{
-	lockdep_assert_held(&rep->lock);
-	if (rep->md_mode != MD_RW || rep->target_health != HEALTH_ALIVE ||
-	    rep->source_health == HEALTH_WRITE_ERROR ||
-	    rep->source_health == HEALTH_FLUSH_ERROR)
-		return false;
-	/* A snapshot or clone that lost its point in time copies nothing. */
-	return rep->sync_type == REPLICA_SYNC_MIRROR ||
-	       rep->copy_state != REPLICA_CS_BROKEN;
-}
-
-static bool __legs_can_copy(struct replica *rep)
-{
-	return __replica_copies_possible(rep) && !rep->async_discards &&
-	       rep->copies_in_flight < max(rep->tun.copy_inflight, 1u);
-}
-
-void replica_start_copies(struct replica *rep)
-{
-	struct dm_io_region from, to;
-	struct region_entry *e, *spare = NULL;
-	struct slot_map *spare_slot = NULL;
-	sector_t start, len, stored;
-	bool priority;
-	u64 region, budget;
-
-	for (;;) {
-		if (!spare)
-			spare = replica_spare_entry(rep);
-		if (!spare_slot && rep->store_slots)
-			spare_slot = kmem_cache_alloc(replica_slot_cache,
-						      GFP_NOIO);
-
-		spin_lock_irq(&rep->lock);
-		if (!__legs_can_copy(rep)) {
-			spin_unlock_irq(&rep->lock);
-			break;
-		}
-		region = __pick_copy_region(rep, &priority);
-		/* Held bios wait on priority copies: no rate limit for them. */
-		budget = priority || region == U64_MAX ? U64_MAX :
-			 copy_budget(rep);
-		if (region == U64_MAX || !budget ||
-		    __replica_pit_copy_place(rep, region, &spare_slot)) {
-			spin_unlock_irq(&rep->lock);
-			break;
-		}
-		e = __replica_get_entry(rep, region, &spare);
-		if (!e) {
-			spin_unlock_irq(&rep->lock);
-			break;
-		}
-		e->rep = rep;
-		e->copying = true;
-		/* The direction is the one at the start, whatever comes. */
-		e->copy_to_source = rep->restoring;
-		list_del_init(&e->list);
-		rep->copies_in_flight++;
-		start = region_to_sector(rep, region);
-		stored = __replica_target_sector(rep, region, start);
-		if (priority) {
-			e->batch = 1;
-			len = min_t(sector_t, rep->region_sectors,
-				    rep->len - start);
-		} else {
-			len = __extend_copy(rep, e, budget);
-		}
-		rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
-		spin_unlock_irq(&rep->lock);
-
-		from.count = len;
-		to.count = len;
-		if (rep->restoring) {
-			from.bdev = rep->target_bdev;
-			from.sector = stored;
-			to.bdev = rep->source_bdev;
-			to.sector = start;
-		} else {
-			from.bdev = rep->source_bdev;
-			from.sector = start;
-			to.bdev = rep->target_bdev;
-			to.sector = stored;
-		}
-		dm_kcopyd_copy(rep->kcopyd, &from, 1, &to, 0, copy_done, e);
-	}
-	replica_put_spare(rep, spare);
-	if (spare_slot)
-		kmem_cache_free(replica_slot_cache, spare_slot);
-}
-
-void replica_finish_copies(struct replica *rep, struct bio_list *release,
-			   struct bio_list *failed)
-{
-	struct region_entry *e, *tmp;
-	LIST_HEAD(done);
-
 	spin_lock_irq(&rep->lock);
-	list_splice_init(&rep->copy_done, &done);
-	list_for_each_entry_safe(e, tmp, &done, list) {
-		list_del_init(&e->list);
-		e->copying = false;
-		rep->copies_in_flight--;
-		if (!e->copy_error && !e->copy_write_error) {
-			/* A whole-region view write replaced this copy. */
-			if (!e->overwrite)
-				rep->regions_copied++;
-			if (rep->sync_type == REPLICA_SYNC_MIRROR) {
-				__replica_clear_nosync(rep, e->region);
-			} else {
-				/* Held bios wait for the commit of the bit. */
-				__replica_pit_copied(rep, e);
-				continue;
-			}
-		} else {
-			bool to_source = e->copy_to_source;
-
-			rep->copy_errors++;
-			if (e->copy_write_error && to_source)
-				rep->source_health = HEALTH_WRITE_ERROR;
-			else if (e->copy_write_error)
-				__replica_target_failed(rep, HEALTH_WRITE_ERROR);
-			if (e->copy_error && !to_source &&
-			    rep->source_health == HEALTH_ALIVE)
-				rep->source_health = HEALTH_READ_ERROR;
-			else if (e->copy_error && to_source)
-				__replica_target_failed(rep, HEALTH_READ_ERROR);
-			DMERR_LIMIT("copy of region %llu failed: relationship broken",
-				    e->region);
-			__replica_set_state(rep, REPLICA_CS_BROKEN);
-			if (e->overwrite) {
-				bio_list_add(failed, e->overwrite);
-				e->overwrite = NULL;
-			}
-		}
-		bio_list_merge(release, &e->waiting);
-		bio_list_init(&e->waiting);
-		__replica_put_entry(rep, e);
-	}
-	if (!rep->nosync_count && !rep->copies_in_flight &&
-	    !rep->fold_pending &&
-	    rep->copy_state == REPLICA_CS_UNSYNCHRONIZED &&
-	    rep->target_health == HEALTH_ALIVE) {
-		if (rep->restoring && rep->sync_type != REPLICA_SYNC_MIRROR) {
-			__replica_pit_restore_done(rep);
-		} else {
-			rep->restoring = false;
-			rep->initial_sync = false;
-			__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
-		}
+	bio_list_merge(bios, &rep->held_discards);
+	bio_list_init(&rep->held_discards);
+	if (!lag_bound_reached(rep)) {
+		bio_list_merge(bios, &rep->throttled);
+		bio_list_init(&rep->throttled);
 	}
 	spin_unlock_irq(&rep->lock);
-	wake_up_all(&rep->copy_wait);
 }
+
+/* ---- Idle marks ---- */
+
+/* Regions of one bitmap block whose mark may go, under the lock. */
+static void __clear_block_marks(struct replica *rep, u64 index)
+{
+	u64 first = index * REPLICA_BITS_PER_BLOCK;
+	u64 last = min_t(u64, first + REPLICA_BITS_PER_BLOCK, rep->nr_regions);
+	u64 region;
+
+	lockdep_assert_held(&rep->lock);
+	for (region = first; region < last; region++) {
+		if (!replica_md_test(&rep->md, region) ||
+		    test_bit(region, rep->nosync_map) ||
+		    __replica_find_entry(rep, region))
+			continue;
+		replica_md_clear(&rep->md, region);
+		rep->marked_count--;
+	}
+}
+
+/*
+ * Clear the marks of regions that have been idle and in sync for a full
+ * commit period.  The flush of both legs between choosing and clearing
+ * makes every write and copy that completed before the choice durable.
+ * Nothing is cleared while a leg or the metadata has failed: the marks
+ * are what a resync copies later.
+ */
+static void clear_idle_marks(struct replica *rep, bool everything)
+{
+	u64 nblocks, index;
+	unsigned long *eligible = rep->clear_eligible;
+	int r;
+
+	spin_lock_irq(&rep->lock);
+	nblocks = rep->md.nr_blocks;
+	if (rep->md_mode != MD_RW || rep->target_health != HEALTH_ALIVE ||
+	    rep->source_health != HEALTH_ALIVE || rep->fold_pending) {
+		spin_unlock_irq(&rep->lock);
+		return;
+	}
+	if (everything)
+		bitmap_or(eligible, rep->clear_aged, rep->clear_candidates,
+			  nblocks);
+	else
+		bitmap_andnot(eligible, rep->clear_aged, rep->clear_candidates,
+			      nblocks);
+	bitmap_or(rep->clear_aged, rep->clear_aged, rep->clear_candidates,
+		  nblocks);
+	bitmap_andnot(rep->clear_aged, rep->clear_aged, eligible, nblocks);
+	bitmap_zero(rep->clear_candidates, nblocks);
+	spin_unlock_irq(&rep->lock);
+
+	if (bitmap_empty(eligible, nblocks))
+		return;
+
+	r = replica_flush_bdev(rep->source_bdev);
+	if (!r)
+		r = replica_flush_bdev(rep->target_bdev);
+	if (r) {
+		/* Keep the marks; try again next period. */
+		spin_lock_irq(&rep->lock);
+		bitmap_or(rep->clear_aged, rep->clear_aged, eligible, nblocks);
+		spin_unlock_irq(&rep->lock);
+		return;
+	}
+
+	/* One lock hold per bitmap block: bounded work with irqs off. */
+	for_each_set_bit(index, eligible, nblocks) {
+		spin_lock_irq(&rep->lock);
+		/* A write completed since the choice: wait another period. */
+		if ((everything || !test_bit(index, rep->clear_candidates)) &&
+		    rep->md_mode == MD_RW && rep->target_health == HEALTH_ALIVE)
+			__clear_block_marks(rep, index);
+		spin_unlock_irq(&rep->lock);
+		cond_resched();
+	}
+}
+
+/*
+ * The target leg failed: writes it acknowledged since its last flush may
+ * be lost, and every such region still has its mark.  Turn the marks into
+ * regions to copy (nosync), one bitmap block per lock hold.
+ */
+static void fold_marks(struct replica *rep)
+{
+	u64 first, last, region;
+
+	for (;;) {
+		spin_lock_irq(&rep->lock);
+		if (!rep->fold_pending) {
+			spin_unlock_irq(&rep->lock);
+			return;
+		}
+		first = rep->fold_cursor;
+		last = min_t(u64, first + REPLICA_BITS_PER_BLOCK,
+			     rep->nr_regions);
+		for (region = first; region < last; region++)
+			if (replica_md_test(&rep->md, region))
+				__replica_set_nosync(rep, region);
+		rep->fold_cursor = last;
+		if (last >= rep->nr_regions)
+			rep->fold_pending = false;
+		spin_unlock_irq(&rep->lock);
+		cond_resched();
+	}
+}
+
+/* Before a commit: what failed becomes copies, what is idle is cleared. */
+static void mirror_tidy(struct replica *rep, bool clean_stop, bool due)
+{
+	fold_marks(rep);
+	if (clean_stop || due)
+		clear_idle_marks(rep, clean_stop);
+}
+
+/* ---- Copies ---- */
+static bool mirror_background_copies(struct replica *rep)
+{
+	return true;
+}
+
+static int mirror_copy_place(struct replica *rep, u64 region,
+			     struct slot_map **spare)
+{
+	return 0;
+}
+
+static sector_t mirror_target_sector(struct replica *rep, u64 region,
+				     sector_t sector)
+{
+	return sector;
+}
+
+/* The legs hold the same data: its writes may go on at once. */
+static bool mirror_copied(struct replica *rep, struct region_entry *e)
+{
+	__replica_clear_nosync(rep, e->region);
+	return false;
+}
+
+static void mirror_all_copied(struct replica *rep)
+{
+	rep->restoring = false;
+	rep->initial_sync = false;
+	__replica_set_state(rep, REPLICA_CS_SYNCHRONIZED);
+}
+
+const struct replica_type_ops replica_mirror_ops = {
+	.map = mirror_map,
+	.process = mirror_process,
+	.end_io = mirror_end_io,
+	.collect = mirror_collect,
+	.tidy = mirror_tidy,
+	.background_copies = mirror_background_copies,
+	.copies_wait_for_io = true,
+	.copy_place = mirror_copy_place,
+	.target_sector = mirror_target_sector,
+	.copied = mirror_copied,
+	.all_copied = mirror_all_copied,
+};
 
 /* Release writes held at the lag bound, e.g. before a suspend. */
 void replica_release_throttled(struct replica *rep)
 {
 	struct bio_list bios = BIO_EMPTY_LIST;
+	struct bio *bio;
 
 	spin_lock_irq(&rep->lock);
 	bio_list_merge(&bios, &rep->throttled);
 	bio_list_init(&rep->throttled);
 	spin_unlock_irq(&rep->lock);
-	replica_process_bios(rep, &bios);
+	while ((bio = bio_list_pop(&bios)))
+		process_write(rep, bio, true);
 }
+
