@@ -64,27 +64,27 @@ run_case() {
 	local type=$1 i n c t_end fio_pid waited done_ios
 	step "$type"
 	dd if=/dev/zero of="$META" bs=4k count=2 oflag=direct status=none
-	dm_create org "0 $SZ replica $type sync $DEVS"
-	dm_create view "0 $SZ replica view $type $DEVS"
-	[[ $type == snapshot ]] || dmsetup message org 0 pause
-	fio --name=cow --filename="$(dm_dev org)" --direct=1 --ioengine=libaio \
+	dm_create f1org "0 $SZ replica $type sync $DEVS"
+	dm_create f1view "0 $SZ replica view $type $DEVS"
+	[[ $type == snapshot ]] || dmsetup message f1org 0 pause
+	fio --name=cow --filename="$(dm_dev f1org)" --direct=1 --ioengine=libaio \
 		--iodepth=16 --rw=randwrite --bs=4k --time_based=1 --runtime="$RUNTIME" \
 		--randrepeat=0 --output="$TEST_TMP/fio-$type.out" &
 	fio_pid=$!
-	_copying() { st org; ((ST[in_sync] > 0)); }
+	_copying() { st f1org; ((ST[in_sync] > 0)); }
 	wait_for 60 _copying || fail "$type: no copy-on-write seen: ${ST[line]}"
 	t_end=$((SECONDS + RUNTIME - 6))
 	i=0 n=0
 	while ((SECONDS < t_end)); do
 		i=$((i + 1))
 		# a burst of suspend/resume cycles of the view, then a removal
-		c=$(suspend_burst view 6) || fail "$type: view suspend/resume burst $i failed"
+		c=$(suspend_burst f1view 6) || fail "$type: view suspend/resume burst $i failed"
 		n=$((n + c))
-		timeout 20 dmsetup remove view || fail "$type: view removal $i did not complete"
-		_unregister "dm view"
-		dm_create view "0 $SZ replica view $type $DEVS"
+		timeout 20 dmsetup remove f1view || fail "$type: view removal $i did not complete"
+		_unregister "dm f1view"
+		dm_create f1view "0 $SZ replica view $type $DEVS"
 	done
-	st org
+	st f1org
 	log "$type: $n view suspend/resume cycles, $i removals; ${ST[line]}"
 	waited=0
 	while kill -0 "$fio_pid" 2>/dev/null && ((waited < RUNTIME + 30)); do
@@ -92,7 +92,7 @@ run_case() {
 		waited=$((waited + 1))
 	done
 	if kill -0 "$fio_pid" 2>/dev/null; then
-		st org
+		st f1org
 		# leave fio and the devices alone: the writes can never end
 		: > "$_CLEANUP"
 		fail "$type: origin writes stranded: fio still waiting for its I/O $((RUNTIME + 30))s after its ${RUNTIME}s runtime (status: entries=${ST[entries]} copying=${ST[copying]} dirty=${ST[dirty]})"
@@ -100,12 +100,12 @@ run_case() {
 	wait "$fio_pid" || fail "$type: fio failed: $(tail -n 3 "$TEST_TMP/fio-$type.out")"
 	done_ios=$(sed -n 's/.*issued rwts: total=[0-9]*,\([0-9]*\).*/\1/p' "$TEST_TMP/fio-$type.out")
 	log "$type: fio wrote ${done_ios:-?} blocks"
-	timeout 20 dmsetup suspend org || fail "$type: origin suspend did not complete within 20s"
-	dmsetup resume org
-	st org
+	timeout 20 dmsetup suspend f1org || fail "$type: origin suspend did not complete within 20s"
+	dmsetup resume f1org
+	st f1org
 	assert_eq "${ST[health]} ${ST[md]} ${ST[copy_errors]}" "AA rw 0" "$type: health after the rounds"
-	dm_remove view
-	dm_remove org
+	dm_remove f1view
+	dm_remove f1org
 }
 
 run_case snapshot

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Finding 12 (review C12): bounded work per lock hold.  Discards (DM 6.1
+# Finding 12 (review C12; device names f12*: a stuck 12-core-f1 may leave
+# its devices behind in the same VM): bounded work per lock hold.  Discards (DM 6.1
 # splits them only at target boundaries: one bio covers up to 4 GiB, 1M
 # regions of 4 KiB), the snapshot's new point in time (resync) and the
 # restore run O(regions) loops under the relationship's irqsave spinlock,
@@ -21,8 +22,7 @@
 # The VM boots with watchdog_thresh=60 and a 300 s RCU stall timeout (TCG
 # is slow); for the operations under test the test lowers them to a 2 s
 # soft-lockup (watchdog_thresh 1) and 3 s RCU-stall threshold (restored
-# afterwards; table loads
-# run with the boot values): on any kernel, a CPU that does not schedule
+# afterwards; table loads run with the boot values): on any kernel, a CPU that does not schedule
 # for seconds, or keeps interrupts off that long, is a bug.  C12_GIB
 # (default 64) sets the device size.
 # timeout: 300
@@ -66,43 +66,43 @@ BAD=
 
 # --- mirror: one discard of the whole device ------------------------------------
 step "mirror create"
-dm_create m1 "0 $LEN replica mirror sync $META $SRC $TGT $RS 1 nosync"
-rstat m1
+dm_create f12m "0 $LEN replica mirror sync $META $SRC $TGT $RS 1 nosync"
+rstat f12m
 assert_eq "$S_TOTAL $S_STATE" "$NR synchronized" "mirror"
 step "discard of all $GIB GiB"
 klog_mark
 strict
 t0=$SECONDS
-timeout 150 blkdiscard "$(dm_dev m1)" || BAD+="blkdiscard failed or took over 150 s; "
+timeout 150 blkdiscard "$(dm_dev f12m)" || BAD+="blkdiscard failed or took over 150 s; "
 relaxed
 step "discard took $((SECONDS - t0)) s"
 check_klog discard
-rstat m1
+rstat f12m
 log "after the discard: $S_LINE"
-dm_remove m1
+dm_remove f12m
 dd if=/dev/zero of="$META" bs=4k count=2 oflag=direct status=none
 
 # --- snapshot: a new point in time, then a restore -------------------------------
 step "snapshot create"
-dm_create org "0 $LEN replica snapshot sync $META $SRC $TGT $RS"
-dmsetup suspend org
+dm_create f12org "0 $LEN replica snapshot sync $META $SRC $TGT $RS"
+dmsetup suspend f12org
 step "resync (new point in time)"
 klog_mark
 strict
 t0=$SECONDS
-dmsetup message org 0 resync
+dmsetup message f12org 0 resync
 relaxed
 step "resync took $((SECONDS - t0)) s"
 check_klog "snapshot resync"
-dmsetup resume org
+dmsetup resume f12org
 step "restore"
 klog_mark
 strict
 t0=$SECONDS
-dmsetup message org 0 restore
+dmsetup message f12org 0 restore
 relaxed
 step "restore message took $((SECONDS - t0)) s"
-wait_state 60 org synchronized completed
+wait_state 60 f12org synchronized completed
 check_klog "snapshot restore"
-dm_remove org
+dm_remove f12org
 [[ -z $BAD ]] || fail "${BAD%; }"
