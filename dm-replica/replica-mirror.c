@@ -919,9 +919,16 @@ static sector_t mirror_target_sector(struct replica *rep, u64 region,
 	return sector;
 }
 
-/* The legs hold the same data: its writes may go on at once. */
+/*
+ * The legs hold the same data: its writes may go on at once.  A restore's
+ * copy vouches for the source: the commit that records the restore's end
+ * flushes it first, or a crash would resync the old source back over the
+ * restored image.
+ */
 static bool mirror_copied(struct replica *rep, struct region_entry *e)
 {
+	if (e->copy_to_source)
+		rep->vouch_source = true;
 	__replica_clear_nosync(rep, e->region);
 	return false;
 }

@@ -158,12 +158,10 @@ static int read_group_count(struct dm_arg_set *as, unsigned int max,
 {
 	const char *arg = dm_shift_arg(as);
 
-	if (!arg || kstrtouint(arg, 10, count) || *count > max) {
+	/* Out of range, or more than the arguments that follow. */
+	if (!arg || kstrtouint(arg, 10, count) || *count > max ||
+	    *count > as->argc) {
 		*error = what;
-		return -EINVAL;
-	}
-	if (*count > as->argc) {
-		*error = "Not enough arguments for the announced count";
 		return -EINVAL;
 	}
 	return 0;

@@ -11,13 +11,21 @@
 # conv=fsync).  Loop devices are used, since flushes to a brd-backed stack
 # are completed by the block layer (no write cache) and never reach the
 # target.  Expected, per relationship:
-#   sync mirror, async mirror: fsync succeeds, target health D or F, copy
-#     state broken, a following write succeeds;
+#   sync mirror: fsync succeeds, target health D or F, copy state broken,
+#     a following write succeeds;
+#   async mirror: the host flush does not wait for the target at all
+#     (dm-replica.rst: the mirror flushes its target itself before it
+#     clears a bit): fsync succeeds; the target's failure shows once the
+#     next write's write-behind or the mirror's own flush meets it (D or F,
+#     broken, within a few commit periods), and writes go on;
 #   fractured mirror: fsync succeeds (the target gets no writes: it may
 #     not be flushed at all, then health A and state fractured; else D/F
 #     and broken);
-#   snapshot origin: fsync succeeds, target health D or F, point in time
-#     lost (state broken, view reads fail);
+#   snapshot origin: a host flush reaches only the source (as dm-snapshot's
+#     origin); fsync succeeds; a first write to a region then meets the
+#     dead target in its copy-on-write: the write and the fsync after it
+#     succeed, target health D or F, point in time lost (state broken, view
+#     reads fail);
 #   sync mirror with fail_host_on_target_error: the fsync fails (EIO).
 # Today every one of the first four fsyncs fails with EIO: num_flush_bios
 # = 2 sends the flush to the target and nothing handles its error.
@@ -72,10 +80,17 @@ for mode in sync async; do
 	write_at "$(dm_dev m1)" 0 64
 	wait_synced m1 20
 	flush_case "$mode mirror" m1
-	target_failed "$mode mirror" broken
 	# source I/O goes on
 	write_at "$(dm_dev m1)" 128 64 ||
 		SOFT_FAILS+=("$mode mirror: a write after the target died failed")
+	if [[ $mode == async ]]; then
+		dead() { st m1; [[ ${ST[health]} == A[DF] ]]; }
+		wait_for 20 dead || true
+		host_flush "$(dm_dev m1)" ||
+			SOFT_FAILS+=("async mirror: host fsync failed after the target died")
+	fi
+	st m1
+	target_failed "$mode mirror" broken
 	dm_remove m1
 	dm_swap tleg "$GOOD"
 done
@@ -100,6 +115,12 @@ zero_meta
 dm_create org "0 $SZ replica snapshot sync $DEVS"
 dm_create snap "0 $SZ replica view snapshot $DEVS"
 flush_case "snapshot origin" org
+# a first write: its copy-on-write meets the dead target
+dd if=/dev/urandom of="$(dm_dev org)" bs=64k count=1 seek=5 oflag=direct status=none ||
+	SOFT_FAILS+=("snapshot: a first origin write failed with a dead target")
+host_flush "$(dm_dev org)" ||
+	SOFT_FAILS+=("snapshot: host fsync failed after the copy-on-write met a dead target")
+st org
 target_failed "snapshot origin" broken
 if dd if="$(dm_dev snap)" of=/dev/null bs=64k count=1 iflag=direct status=none 2>/dev/null; then
 	[[ ${ST[health]} == AA ]] ||
