@@ -328,36 +328,42 @@ def cmd_view(rp, man, dev, pit, role):
     npit = nview = 0
     fd = os.open(pit, os.O_RDONLY)
     try:
-        for reg in range(size // REGION):
-            want = os.pread(fd, REGION, reg * REGION)
-            got = read_direct(dev, reg * REGION, REGION)
-            if reg not in writes:
-                if got != want:
-                    return "BAD region %d of %s differs from the point-in-time image (%s)" % (
+        step = max(REGION, 1 << 20)
+        for base in range(0, size, step):
+            k = min(step, size - base)
+            wbuf = os.pread(fd, k, base)
+            gbuf = read_any(dev, base, k)
+            for reg in range(base // REGION, (base + k) // REGION):
+                o = reg * REGION - base
+                want = wbuf[o:o + REGION]
+                got = gbuf[o:o + REGION]
+                if reg not in writes:
+                    if got != want:
+                        return "BAD region %d of %s differs from the point-in-time image (%s)" % (
+                            reg, dev, first_diff(got, want, reg))
+                    npit += 1
+                    continue
+                # PIT plus any prefix of this region's view writes (in order):
+                # a later write is not acknowledged before an earlier one here
+                cands = [(None, want)]
+                cur = bytearray(want)
+                for (name, off, ln, cf) in writes[reg]:
+                    wo = off - reg * REGION
+                    cur[wo:wo + ln] = chunk(cf)
+                    cands.append((name, bytes(cur)))
+                match = [j for j, (_, c) in enumerate(cands) if c == got]
+                if not match:
+                    return "BAD region %d of %s (view-written) is neither the PIT data nor the PIT data with the view writes (%s)" % (
                         reg, dev, first_diff(got, want, reg))
-                npit += 1
-                continue
-            # PIT plus any prefix of this region's view writes (in order):
-            # a later write is not acknowledged before an earlier one here
-            cands = [(None, want)]
-            cur = bytearray(want)
-            for (name, off, ln, cf) in writes[reg]:
-                o = off - reg * REGION
-                cur[o:o + ln] = chunk(cf)
-                cands.append((name, bytes(cur)))
-            match = [k for k, (_, c) in enumerate(cands) if c == got]
-            if not match:
-                return "BAD region %d of %s (view-written) is neither the PIT data nor the PIT data with the view writes (%s)" % (
-                    reg, dev, first_diff(got, want, reg))
-            k = max(match)
-            need = max([j + 1 for j, (name, _, _, _) in enumerate(writes[reg]) if name in marks] or [0])
-            if k < need:
-                return "BAD region %d of %s lacks view write %s, acknowledged and flushed before the point" % (
-                    reg, dev, writes[reg][need - 1][0])
-            if k:
-                nview += 1
-            else:
-                npit += 1
+                m = max(match)
+                need = max([j + 1 for j, (name, _, _, _) in enumerate(writes[reg]) if name in marks] or [0])
+                if m < need:
+                    return "BAD region %d of %s lacks view write %s, acknowledged and flushed before the point" % (
+                        reg, dev, writes[reg][need - 1][0])
+                if m:
+                    nview += 1
+                else:
+                    npit += 1
     finally:
         os.close(fd)
     return "OK %d %d %d" % (size // REGION, npit, nview)

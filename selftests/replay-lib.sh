@@ -41,12 +41,12 @@
 #   rp_done                  the summary line; FAIL if any point failed
 
 RP_META_SECT=2048
-RP_LEG_MIB=${RP_LEG_MIB:-16}
+RP_LEG_MIB=${RP_LEG_MIB:-8}
 RP_SECT=$((RP_LEG_MIB * 2048))
 RP_RS=${RP_RS:-128}
-RP_CAP_FLUSH=${RP_CAP_FLUSH:-24}
-RP_SAMPLES=${RP_SAMPLES:-6}
-RP_LOG_MIB=${RP_LOG_MIB:-768}
+RP_CAP_FLUSH=${RP_CAP_FLUSH:-16}
+RP_SAMPLES=${RP_SAMPLES:-4}
+RP_LOG_MIB=${RP_LOG_MIB:-512}
 RP_PY=${RP_PY:-/usr/bin/python3}
 [[ -x $RP_PY ]] || RP_PY=python3
 RP_TOTAL=$((RP_META_SECT + 2 * RP_SECT))

@@ -10,11 +10,11 @@
 # PIT: a cleanly unmounted ext4) clean as it is, and the source clean after
 # its journal replay.  Points: at most RP_CAP_FLUSH=12 flush/FUA points and
 # 3 samples per log.
-# timeout: 480
+# timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
-RP_CAP_FLUSH=${RP_CAP_FLUSH_EXT4:-12} RP_SAMPLES=3
+RP_CAP_FLUSH=${RP_CAP_FLUSH_EXT4:-8} RP_SAMPLES=2
 . "$SELFTESTS_DIR/replay-lib.sh"
 require_module dm-log-writes ext4
 require_cmd mkfs.ext4 e2fsck
@@ -53,11 +53,11 @@ rp_log_start
 dm_create m1 "$(printf "$mt" $RP_META $RP_SRC $RP_TGT 0)"
 mount -t ext4 -o noatime "$(dm_dev m1)" "$MNT"
 defer umount -l "$MNT"
-fsync_load "$MNT" 24
+fsync_load "$MNT" 12
 msg m1 set commit_ms 200
 dmsetup suspend m1
 dmsetup resume m1
-fsync_load "$MNT" 12
+fsync_load "$MNT" 8
 umount "$MNT"
 dm_remove m1
 rp_log_stop
@@ -95,10 +95,10 @@ dm_create org "$(printf "$ot" $RP_META $RP_SRC $RP_TGT)"
 # shellcheck disable=SC2059
 dm_create snap "$(printf "$vt" $RP_META $RP_SRC $RP_TGT)"
 mount -t ext4 -o noatime "$(dm_dev org)" "$MNT"
-fsync_load "$MNT" 24
+fsync_load "$MNT" 12
 dm_remove snap
 msg org set commit_ms 200
-fsync_load "$MNT" 12
+fsync_load "$MNT" 8
 umount "$MNT"
 dm_remove org
 rp_log_stop

@@ -10,7 +10,7 @@
 # the regions the workload touched (a cleared bit for a written region would
 # show as unequal legs, a lost clean state as a full resync), the legs must
 # end equal and every marked write must be on the source.
-# timeout: 420
+# timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
@@ -34,7 +34,7 @@ DEV=$(dm_dev m1)
 dm_create m1 "$(mtable $RP_META $RP_SRC $RP_TGT)"
 # regions 32..63: two racing writers, an fsync every 4 writes each
 fio --name=race --filename="$DEV" --direct=1 --ioengine=psync --numjobs=2 \
-	--rw=randwrite --bs=4k --offset=2M --size=2M --number_ios=120 --fsync=4 \
+	--rw=randwrite --bs=4k --offset=2M --size=2M --number_ios=60 --fsync=4 \
 	--randrepeat=0 --output=/dev/null &
 FIO=$!
 defer stop_bg "$FIO"

@@ -10,12 +10,12 @@
 # equal to the restored image (the PIT, or the target as it was at the
 # fracture); before it, the PIT view must show the PIT (snapshot, clone)
 # and a fractured mirror's target must still be the fracture image.
-# Points: at most RP_CAP_FLUSH=12 flush/FUA points and 3 samples per log.
-# timeout: 480
+# Points: at most RP_CAP_FLUSH=8 flush/FUA points and 2 samples per log.
+# timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
-RP_CAP_FLUSH=${RP_CAP_FLUSH_RESTORE:-12} RP_SAMPLES=3
+RP_CAP_FLUSH=${RP_CAP_FLUSH_RESTORE:-8} RP_SAMPLES=2
 . "$SELFTESTS_DIR/replay-lib.sh"
 require_module dm-log-writes
 RB=$REGION_BYTES

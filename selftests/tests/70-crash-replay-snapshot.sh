@@ -12,7 +12,7 @@
 # the PIT data or the PIT data with its view writes, the latter once the
 # mark after the write's fsync is in the prefix; marked origin writes are on
 # the source.
-# timeout: 420
+# timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
@@ -36,7 +36,7 @@ dm_create org "$(otable $RP_META $RP_SRC $RP_TGT)"
 dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
 # regions 64..127: two racing writers on the origin, copy-on-write
 fio --name=race --filename="$ORG" --direct=1 --ioengine=psync --numjobs=2 \
-	--rw=randwrite --bs=4k --offset=4M --size=4M --number_ios=100 --fsync=4 \
+	--rw=randwrite --bs=4k --offset=4M --size=4M --number_ios=60 --fsync=4 \
 	--randrepeat=0 --output=/dev/null &
 FIO=$!
 defer stop_bg "$FIO"
