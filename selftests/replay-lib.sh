@@ -28,7 +28,8 @@
 #                            fsync (a flush), then mark MARK (default a new
 #                            name): recorded in the manifest under ROLE
 #   rp_log_stop              remove the linears and lw: the log is complete
-#   rp_replay_begin          start the replayer; the point disk and its
+#   rp_replay_begin          check the replayer on a synthetic log (its
+#                            selftest), start it; the point disk and its
 #                            linears; sets P_META P_SRC P_TGT
 #   rp_next                  next point: RP_I RP_N RP_ENTRY RP_KIND
 #                            RP_MARKS (comma list); false after the last
@@ -124,6 +125,8 @@ rp_log_stop() {
 
 rp_replay_begin() {
 	local devs=
+	"$RP_PY" "$SELFTESTS_DIR/log-replay.py" selftest >/dev/null ||
+		fail "log-replay.py selftest failed"
 	RP_PT=$(_rp_loop "$RP_DIR/point.img" $((RP_TOTAL * 512)))
 	_register "loop $RP_PT"
 	_rp_linears p "$RP_PT"
