@@ -54,7 +54,9 @@ Commands:
   points chosen at random in between; default 6), --seed N, --manifest FILE
   (lines "NAME ROLE BYTE_OFF BYTES CHUNKFILE", in write order; NAME is the
   mark logged after the write was acknowledged and flushed; NAME "-" for a
-  write without a mark), --region BYTES (default 65536).
+  write without a mark), --region BYTES (default 65536), --after-mark NAME
+  (flush/FUA and sample points only after that mark; the start and the end
+  of the log are points all the same).
 """
 import mmap
 import os
@@ -174,6 +176,15 @@ class Replayer:
             os.pwrite(self.work, data, off)
         self.applied += 1
 
+    def pending_desc(self):
+        """writes left out as not durable, per device: dev:count(regions)"""
+        out = []
+        for d, v in sorted(self.pending.items()):
+            regs = sorted({(p.sector * self.ss - self.devs[d][0]) // REGION for p in v})
+            r = ".".join(map(str, regs[:12])) + (".." if len(regs) > 12 else "")
+            out.append("%d:%d" % (d, len(v)) + ("(%s)" % r if r else ""))
+        return ",".join(out) or "-"
+
     def flush_dev(self, d):
         for p in self.pending[d]:
             self.apply(p)
@@ -241,9 +252,12 @@ def copy_range(src, dst, n, src_off=None):
         sys.exit("log-replay: short copy (%d of %d)" % (done, n))
 
 
-def choose_points(entries, cap, samples, seed):
-    flush = [e.idx for e in entries if e.flags & (F_FLUSH | F_FUA)]
-    writes = [e.idx for e in entries
+def choose_points(entries, cap, samples, seed, after=None):
+    first = 0
+    if after:
+        first = next((e.idx for e in entries if e.mark == after), 0)
+    flush = [e.idx for e in entries[first:] if e.flags & (F_FLUSH | F_FUA)]
+    writes = [e.idx for e in entries[first:]
               if not e.flags & (F_FLUSH | F_FUA | F_MARK) and e.nr]
     nflush = len(flush)
     if len(flush) > cap:
@@ -416,7 +430,8 @@ REGION = 65536
 def cmd_serve(argv):
     global REGION
     opts = {"--cap-flush": "24", "--samples": "6", "--seed": "1",
-            "--devs": "", "--manifest": "", "--region": "65536"}
+            "--devs": "", "--manifest": "", "--region": "65536",
+            "--after-mark": ""}
     pos = []
     glob = False
     i = 0
@@ -439,13 +454,15 @@ def cmd_serve(argv):
             devs.append((int(s) * 512, int(n) * 512))
     entries, ss = parse(log)
     pts, nflush, nwrites = choose_points(entries, int(opts["--cap-flush"]),
-                                         int(opts["--samples"]), int(opts["--seed"]))
+                                         int(opts["--samples"]), int(opts["--seed"]),
+                                         opts["--after-mark"])
     rp = Replayer(log, base, out, devs, glob, ss, entries)
     nmarks = sum(1 for e in entries if e.flags & F_MARK)
-    sys.stderr.write("# log-replay: %d entries (%d flush/FUA, %d plain writes, %d marks), "
+    sys.stderr.write("# log-replay: %d entries (%d flush/FUA, %d plain writes, %d marks%s), "
                      "%d replay points (cap %s flush points, %s samples), %s model\n" % (
-                         len(entries), nflush, nwrites, nmarks, len(pts),
-                         opts["--cap-flush"], opts["--samples"],
+                         len(entries), nflush, nwrites, nmarks,
+                         (", points after mark " + opts["--after-mark"]) if opts["--after-mark"] else "",
+                         len(pts), opts["--cap-flush"], opts["--samples"],
                          "global-prefix" if rp.glob else "per-device-flush"))
     sys.stderr.flush()
     man = None
@@ -463,9 +480,8 @@ def cmd_serve(argv):
                     rp.advance(idx)
                     rp.materialise()
                     k += 1
-                    pend = sum(len(v) for v in rp.pending.values())
-                    ans = "POINT %d %d %d %s %s %d" % (k, len(pts), idx, kd,
-                                                    ",".join(rp.marks) or "-", pend)
+                    ans = "POINT %d %d %d %s %s %s" % (k, len(pts), idx, kd,
+                                                    ",".join(rp.marks) or "-", rp.pending_desc())
             elif c[0] == "data":
                 man = read_manifest(opts["--manifest"])
                 ans = cmd_data(rp, man, c[1], c[2])

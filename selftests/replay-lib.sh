@@ -135,7 +135,8 @@ rp_replay_begin() {
 	coproc RP { exec "$RP_PY" "$SELFTESTS_DIR/log-replay.py" serve \
 		"$RP_DIR/log.img" "$RP_DIR/base.img" "$RP_DIR/point.img" \
 		--devs "$devs" --cap-flush "$RP_CAP_FLUSH" --samples "$RP_SAMPLES" \
-		--manifest "$RP_MAN" --region "$REGION_BYTES" ${RP_GLOBAL:+--global}; }
+		--manifest "$RP_MAN" --region "$REGION_BYTES" ${RP_GLOBAL:+--global} \
+		${RP_AFTER_MARK:+--after-mark "$RP_AFTER_MARK"}; }
 	RP_IN=${RP[1]} RP_OUT=${RP[0]}
 	defer rp_quit
 	RP_POINTS_DONE=0
@@ -161,8 +162,8 @@ rp_next() {
 	read -r -a f <<<"$a"
 	[[ ${f[0]} == POINT ]] || fail "log-replay.py: $a"
 	RP_I=${f[1]} RP_N=${f[2]} RP_ENTRY=${f[3]} RP_KIND=${f[4]} RP_MARKS=${f[5]}
-	RP_PENDING=${f[6]}
 	RP_LAST_MARK=${RP_MARKS##*,}
+	RP_UNFLUSHED=${f[6]}
 	RP_POINT="point $RP_I/$RP_N (entry $RP_ENTRY $RP_KIND, last mark $RP_LAST_MARK)"
 	RP_POINT_OK=1
 	RP_POINTS_DONE=$((RP_POINTS_DONE + 1))
@@ -175,7 +176,7 @@ rp_has_mark() { [[ ,$RP_MARKS, == *",${1:?},"* ]]; }
 rp_fail() {
 	RP_FAILS+=("$RP_POINT: $*")
 	RP_POINT_OK=
-	log "POINT FAILED: $RP_POINT: $*"
+	log "POINT FAILED: $RP_POINT: $*; writes not yet durable (device 0 meta, 1 source, 2 target: count(regions)): $RP_UNFLUSHED"
 }
 
 rp_check_data() {

@@ -10,12 +10,15 @@
 # equal to the restored image (the PIT, or the target as it was at the
 # fracture); before it, the PIT view must show the PIT (snapshot, clone)
 # and a fractured mirror's target must still be the fracture image.
-# Points: at most RP_CAP_FLUSH=8 flush/FUA points and 2 samples per log.
+# Points: at most RP_CAP_FLUSH=8 flush/FUA points and 2 samples per log,
+# all after the mark logged just before the restore message (a replay
+# before it is the 70-crash-replay-snapshot/clone/mirror ground), plus the
+# start and the end of the log.
 # timeout: 600
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
-RP_CAP_FLUSH=${RP_CAP_FLUSH_RESTORE:-8} RP_SAMPLES=2
+RP_CAP_FLUSH=${RP_CAP_FLUSH_RESTORE:-8} RP_SAMPLES=2 RP_AFTER_MARK=pre-restore
 . "$SELFTESTS_DIR/replay-lib.sh"
 require_module dm-log-writes
 RB=$REGION_BYTES
@@ -45,6 +48,7 @@ pit_restore() {
 	msg org set copy_rate_max 256
 	dmsetup suspend org
 	dmsetup resume org
+	rp_mark pre-restore
 	if ! msg org restore; then
 		RP_SUMMARY+="$type: restore refused ($(dmesg | tail -n 1)); "
 		dm_remove org
@@ -118,6 +122,7 @@ FRAC=$RP_DIR/fracture.img
 save_image "$RP_TGT" "$FRAC"
 for r in 3 4 7 8 9; do rp_put "$DEV" after $((r * RB + 4096)) 8192; done
 msg m1 set copy_rate_max 256
+rp_mark pre-restore
 msg m1 restore
 rp_mark restore
 wait_synced m1 120
