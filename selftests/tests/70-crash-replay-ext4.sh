@@ -10,7 +10,7 @@
 # PIT: a cleanly unmounted ext4) clean as it is, and the source clean after
 # its journal replay.  Points: at most RP_CAP_FLUSH=12 flush/FUA points and
 # 3 samples per log.
-# timeout: 600
+# timeout: 900
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
