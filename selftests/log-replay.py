@@ -1,0 +1,614 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""
+selftests/log-replay.py: a replayer for dm-log-writes logs (Debian ships no
+replay-log), used by the crash-replay selftests (tests/70-crash-replay-*.sh,
+helpers in replay-lib.sh).
+
+Log format (drivers/md/dm-log-writes.c): sector 0 holds the super
+(le64 magic 0x6a736677736872, le64 version 1, le64 nr_entries, le32
+sectorsize); from the next sector on, nr_entries entries, each one sector
+holding (le64 sector, le64 nr_sectors, le64 flags, le64 data_len) (+ the mark
+text for a mark), followed by nr_sectors sectors of data (none for discards
+and marks).  Sectors and nr_sectors count in the logged device's sectorsize.
+Flags: 1 FLUSH, 2 FUA, 4 DISCARD, 8 MARK, 16 METADATA.  dm-log-writes logs a
+write only once a later flush (or its own FUA) completed, in completion
+order, so every prefix of the log is a state the disk could have been in
+at a crash.
+
+Durability model (--devs given): the logged device is carved into several
+devices (dm-linear); a plain write to device D stays *pending* (in D's
+volatile cache) until a flush entry for D (an empty flush is logged with the
+sector of the linear's start, so it names its device) or a FUA write to D;
+pending writes of D are then applied in log order.  A flush that names no
+known device flushes all.  This is stricter than "the log prefix is the
+disk": dm-log-writes splices the writes of all devices into whichever flush
+comes first, so without it a missing flush of the target before a metadata
+commit would go unseen.  (A FUA write to D also makes D's earlier pending
+writes durable: a valid crash state, and it keeps overlapping writes in
+order.)  --global uses the plain prefix model.
+
+Commands:
+  dump LOG                       print the entries
+  selftest                       check the replayer on a synthetic log
+  serve LOG BASE OUT [options]   choose replay points, then read commands on
+                                 stdin, one per line, answering one line each:
+     next               advance to the next point, write the disk state
+                        into OUT (rewritten in place: a loop device may sit on
+                        it), answer "POINT <i> <n> <entry> <kind> <marks>"
+                        (marks: comma list of the marks in the prefix, "-"
+                        when none), or "END"
+     data DEV ROLE      every write of the manifest with role ROLE whose mark
+                        is in the prefix (and that no later manifest write
+                        overlaps) must be on DEV: "OK <n checked>" / "BAD ..."
+     view DEV PIT ROLE  DEV must equal the image file PIT region by region,
+                        except regions written by a manifest write with role
+                        ROLE: those hold the PIT data or the PIT data with
+                        the write (the latter once its mark is in the
+                        prefix): "OK <regions> <n as PIT> <n with view data>"
+     equal A B          A and B (devices or files) hold the same bytes
+     quit
+  Options: --devs S:N[,S:N...] (512-byte start:length of each device, for the
+  durability model), --global, --cap-flush N (at most N flush/FUA points,
+  evenly chosen when there are more; default 24), --samples N (plain write
+  points chosen at random in between; default 6), --seed N, --manifest FILE
+  (lines "NAME ROLE BYTE_OFF BYTES CHUNKFILE", in write order; NAME is the
+  mark logged after the write was acknowledged and flushed; NAME "-" for a
+  write without a mark), --region BYTES (default 65536), --after-mark NAME
+  (flush/FUA and sample points only after that mark; the start and the end
+  of the log are points all the same).
+"""
+import mmap
+import os
+import random
+import struct
+import sys
+
+MAGIC = 0x6a736677736872
+F_FLUSH, F_FUA, F_DISCARD, F_MARK = 1, 2, 4, 8
+
+
+class Entry:
+    __slots__ = ("idx", "sector", "nr", "flags", "mark", "data_off", "dev")
+
+
+def parse(path):
+    with open(path, "rb") as f:
+        sup = f.read(4096)
+        magic, version, nr_entries, ss = struct.unpack_from("<QQQI", sup)
+        if magic != MAGIC:
+            sys.exit("log-replay: %s: bad magic %#x" % (path, magic))
+        if version != 1:
+            sys.exit("log-replay: %s: version %d" % (path, version))
+        entries = []
+        pos = ss
+        for i in range(nr_entries):
+            f.seek(pos)
+            blk = f.read(ss)
+            if len(blk) < 32:
+                sys.exit("log-replay: log truncated at entry %d" % i)
+            sector, nr, flags, dlen = struct.unpack_from("<QQQQ", blk)
+            e = Entry()
+            e.idx, e.sector, e.nr, e.flags = i, sector, nr, flags
+            e.mark = None
+            e.dev = None
+            pos += ss
+            e.data_off = pos
+            if flags & F_MARK:
+                e.mark = blk[32:32 + dlen].decode("ascii", "replace")
+            elif not flags & F_DISCARD:
+                pos += nr * ss
+            entries.append(e)
+    return entries, ss
+
+
+def kind(e):
+    if e.flags & F_MARK:
+        return "mark"
+    if e.flags & F_DISCARD:
+        return "discard"
+    k = []
+    if e.flags & F_FLUSH:
+        k.append("flush")
+    if e.flags & F_FUA:
+        k.append("fua")
+    if e.nr and not k:
+        k.append("write")
+    elif e.nr:
+        k.append("write")
+    return "+".join(k) or "empty"
+
+
+def cmd_dump(argv):
+    entries, ss = parse(argv[0])
+    print("# sectorsize %d, %d entries" % (ss, len(entries)))
+    for e in entries:
+        print("%6d %-16s sector %10d nr %6d%s" % (
+            e.idx, kind(e), e.sector, e.nr,
+            (" mark " + e.mark) if e.mark else ""))
+
+
+class Replayer:
+    def __init__(self, log, base, out, devs, glob, ss, entries):
+        self.log = open(log, "rb")
+        self.out = out
+        self.ss = ss
+        self.entries = entries
+        self.devs = devs	# [(start_bytes, len_bytes)]
+        self.glob = glob or not devs
+        # the working image: a copy of BASE next to OUT
+        self.work_path = out + ".work"
+        with open(base, "rb") as src, open(self.work_path, "wb") as dst:
+            n = os.fstat(src.fileno()).st_size
+            copy_range(src.fileno(), dst.fileno(), n)
+        self.size = n
+        self.work = os.open(self.work_path, os.O_RDWR)
+        self.pending = {i: [] for i in range(len(devs))}
+        self.next_entry = 0
+        self.marks = []
+        self.unknown_flushes = 0
+        self.applied = 0
+        self.lost_at_end = 0
+
+    def dev_of(self, byte_off):
+        for i, (s, n) in enumerate(self.devs):
+            if s <= byte_off < s + n:
+                return i
+        return None
+
+    def apply(self, e):
+        off = e.sector * self.ss
+        n = e.nr * self.ss
+        if off + n > self.size:
+            sys.exit("log-replay: entry %d beyond the base image" % e.idx)
+        if e.flags & F_DISCARD:
+            zero = bytes(min(n, 1 << 20))
+            done = 0
+            while done < n:
+                k = min(len(zero), n - done)
+                os.pwrite(self.work, zero[:k], off + done)
+                done += k
+        else:
+            self.log.seek(e.data_off)
+            data = self.log.read(n)
+            if len(data) != n:
+                sys.exit("log-replay: entry %d: data truncated" % e.idx)
+            os.pwrite(self.work, data, off)
+        self.applied += 1
+
+    def pending_desc(self):
+        """writes left out as not durable, per device: dev:count(regions)"""
+        out = []
+        for d, v in sorted(self.pending.items()):
+            regs = sorted({(p.sector * self.ss - self.devs[d][0]) // REGION for p in v})
+            r = ".".join(map(str, regs[:12])) + (".." if len(regs) > 12 else "")
+            out.append("%d:%d" % (d, len(v)) + ("(%s)" % r if r else ""))
+        return ",".join(out) or "-"
+
+    def flush_dev(self, d):
+        for p in self.pending[d]:
+            self.apply(p)
+        self.pending[d] = []
+
+    def step(self, e):
+        if e.flags & F_MARK:
+            self.marks.append(e.mark)
+            return
+        has_data = e.nr > 0
+        if self.glob:
+            if has_data:
+                self.apply(e)
+            return
+        d = self.dev_of(e.sector * self.ss)
+        if e.flags & F_FLUSH:
+            if d is None:
+                if has_data:
+                    sys.exit("log-replay: entry %d: write outside every device" % e.idx)
+                self.unknown_flushes += 1
+                for x in self.pending:
+                    self.flush_dev(x)
+            else:
+                self.flush_dev(d)
+        if not has_data:
+            return
+        if d is None:
+            sys.exit("log-replay: entry %d: write outside every device" % e.idx)
+        if e.flags & F_FUA:
+            self.flush_dev(d)
+            self.apply(e)
+        elif e.flags & F_FLUSH:
+            # PREFLUSH without FUA: the data itself is cached
+            self.pending[d].append(e)
+        else:
+            self.pending[d].append(e)
+
+    def advance(self, upto):
+        """apply entries [next_entry, upto]"""
+        while self.next_entry <= upto:
+            self.step(self.entries[self.next_entry])
+            self.next_entry += 1
+
+    def materialise(self):
+        fd = os.open(self.out, os.O_WRONLY)
+        try:
+            copy_range(self.work, fd, self.size, src_off=0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def copy_range(src, dst, n, src_off=None):
+    done = 0
+    while done < n:
+        try:
+            k = os.copy_file_range(src, dst, n - done, done, done)
+        except OSError:
+            buf = os.pread(src, min(n - done, 1 << 22), done)
+            k = os.pwrite(dst, buf, done)
+        if k <= 0:
+            break
+        done += k
+    if done != n:
+        sys.exit("log-replay: short copy (%d of %d)" % (done, n))
+
+
+def choose_points(entries, cap, samples, seed, after=None):
+    first = 0
+    if after:
+        first = next((e.idx for e in entries if e.mark == after), 0)
+    flush = [e.idx for e in entries[first:] if e.flags & (F_FLUSH | F_FUA)]
+    writes = [e.idx for e in entries[first:]
+              if not e.flags & (F_FLUSH | F_FUA | F_MARK) and e.nr]
+    nflush = len(flush)
+    if len(flush) > cap:
+        # evenly spread, always the first and the last
+        pick = sorted({flush[round(i * (len(flush) - 1) / (cap - 1))]
+                       for i in range(cap)})
+        flush = pick
+    rnd = random.Random(seed)
+    samp = sorted(rnd.sample(writes, min(samples, len(writes))))
+    pts = {-1: "start"}
+    for i in flush:
+        pts[i] = kind(entries[i])
+    for i in samp:
+        pts.setdefault(i, "write")
+    if entries:
+        pts.setdefault(len(entries) - 1, "end")
+    return sorted(pts.items()), nflush, len(writes)
+
+
+def read_manifest(path):
+    out = []
+    if not path or not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 5:
+                out.append((p[0], p[1], int(p[2]), int(p[3]), p[4]))
+    return out
+
+
+def read_direct(dev, off, n):
+    """O_DIRECT read (nothing from the page cache) of n bytes at off"""
+    a = off & ~4095
+    end = (off + n + 4095) & ~4095
+    buf = mmap.mmap(-1, end - a)
+    fd = os.open(dev, os.O_RDONLY | os.O_DIRECT)
+    try:
+        got = os.preadv(fd, [buf], a)
+    finally:
+        os.close(fd)
+    if got != end - a:
+        raise IOError("short read of %s at %d" % (dev, a))
+    return bytes(buf[off - a:off - a + n])
+
+
+def overlaps(a_off, a_len, b_off, b_len):
+    return a_off < b_off + b_len and b_off < a_off + a_len
+
+
+def chunk(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def cmd_data(rp, man, dev, role):
+    marks = set(rp.marks)
+    n = 0
+    for i, (name, r, off, ln, cf) in enumerate(man):
+        if r != role or name not in marks:
+            continue
+        if any(r2 == r and overlaps(off, ln, o2, l2) for (_, r2, o2, l2, _) in man[i + 1:]):
+            continue
+        n += 1
+        got = read_any(dev, off, ln)
+        if got != chunk(cf):
+            return "BAD write %s (%d bytes at byte %d, region %d) acknowledged and flushed before the point is not on %s" % (
+                name, ln, off, off // REGION, dev)
+    return "OK %d" % n
+
+
+def cmd_view(rp, man, dev, pit, role):
+    marks = set(rp.marks)
+    size = os.path.getsize(pit)
+    writes = {}
+    for (name, r, off, ln, cf) in man:
+        if r != role:
+            continue
+        reg = off // REGION
+        if (off + ln - 1) // REGION != reg:
+            return "BAD manifest write %s spans regions" % name
+        writes.setdefault(reg, []).append((name, off, ln, cf))
+    npit = nview = 0
+    fd = os.open(pit, os.O_RDONLY)
+    try:
+        step = max(REGION, 1 << 20)
+        for base in range(0, size, step):
+            k = min(step, size - base)
+            wbuf = os.pread(fd, k, base)
+            gbuf = read_any(dev, base, k)
+            for reg in range(base // REGION, (base + k) // REGION):
+                o = reg * REGION - base
+                want = wbuf[o:o + REGION]
+                got = gbuf[o:o + REGION]
+                if reg not in writes:
+                    if got != want:
+                        return "BAD region %d of %s differs from the point-in-time image (%s)" % (
+                            reg, dev, first_diff(got, want, reg))
+                    npit += 1
+                    continue
+                # PIT plus any prefix of this region's view writes (in order):
+                # a later write is not acknowledged before an earlier one here
+                cands = [(None, want)]
+                cur = bytearray(want)
+                for (name, off, ln, cf) in writes[reg]:
+                    wo = off - reg * REGION
+                    cur[wo:wo + ln] = chunk(cf)
+                    cands.append((name, bytes(cur)))
+                match = [j for j, (_, c) in enumerate(cands) if c == got]
+                if not match:
+                    return "BAD region %d of %s (view-written) is neither the PIT data nor the PIT data with the view writes (%s)" % (
+                        reg, dev, first_diff(got, want, reg))
+                m = max(match)
+                need = max([j + 1 for j, (name, _, _, _) in enumerate(writes[reg]) if name in marks] or [0])
+                if m < need:
+                    return "BAD region %d of %s lacks view write %s, acknowledged and flushed before the point" % (
+                        reg, dev, writes[reg][need - 1][0])
+                if m:
+                    nview += 1
+                else:
+                    npit += 1
+    finally:
+        os.close(fd)
+    return "OK %d %d %d" % (size // REGION, npit, nview)
+
+
+def size_of(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.lseek(fd, 0, os.SEEK_END)
+    finally:
+        os.close(fd)
+
+
+def cmd_equal(a, b):
+    """a and b (devices or files) have the same size and bytes"""
+    n = size_of(a)
+    if size_of(b) != n:
+        return "BAD %s and %s differ in size" % (a, b)
+    step = 1 << 20
+    for off in range(0, n, step):
+        k = min(step, n - off)
+        x = read_any(a, off, k)
+        y = read_any(b, off, k)
+        if x != y:
+            i = next(j for j in range(k) if x[j] != y[j])
+            return "BAD %s and %s differ at byte %d (region %d)" % (
+                a, b, off + i, (off + i) // REGION)
+    return "OK"
+
+
+def read_any(path, off, n):
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            f.seek(off)
+            return f.read(n)
+    return read_direct(path, off, n)
+
+
+def first_diff(got, want, reg):
+    for i in range(len(got)):
+        if got[i] != want[i]:
+            return "first difference at byte %d" % (reg * REGION + i)
+    return "?"
+
+
+REGION = 65536
+
+
+def cmd_serve(argv):
+    global REGION
+    opts = {"--cap-flush": "24", "--samples": "6", "--seed": "1",
+            "--devs": "", "--manifest": "", "--region": "65536",
+            "--after-mark": ""}
+    pos = []
+    glob = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--global":
+            glob = True
+        elif a in opts:
+            i += 1
+            opts[a] = argv[i]
+        else:
+            pos.append(a)
+        i += 1
+    log, base, out = pos
+    REGION = int(opts["--region"])
+    devs = []
+    if opts["--devs"]:
+        for d in opts["--devs"].split(","):
+            s, n = d.split(":")
+            devs.append((int(s) * 512, int(n) * 512))
+    entries, ss = parse(log)
+    pts, nflush, nwrites = choose_points(entries, int(opts["--cap-flush"]),
+                                         int(opts["--samples"]), int(opts["--seed"]),
+                                         opts["--after-mark"])
+    rp = Replayer(log, base, out, devs, glob, ss, entries)
+    nmarks = sum(1 for e in entries if e.flags & F_MARK)
+    sys.stderr.write("# log-replay: %d entries (%d flush/FUA, %d plain writes, %d marks%s), "
+                     "%d replay points (cap %s flush points, %s samples), %s model\n" % (
+                         len(entries), nflush, nwrites, nmarks,
+                         (", points after mark " + opts["--after-mark"]) if opts["--after-mark"] else "",
+                         len(pts), opts["--cap-flush"], opts["--samples"],
+                         "global-prefix" if rp.glob else "per-device-flush"))
+    sys.stderr.flush()
+    man = None
+    k = 0
+    for line in sys.stdin:
+        c = line.split()
+        if not c:
+            continue
+        try:
+            if c[0] == "next":
+                if k >= len(pts):
+                    ans = "END"
+                else:
+                    idx, kd = pts[k]
+                    rp.advance(idx)
+                    rp.materialise()
+                    k += 1
+                    ans = "POINT %d %d %d %s %s %s" % (k, len(pts), idx, kd,
+                                                    ",".join(rp.marks) or "-", rp.pending_desc())
+            elif c[0] == "data":
+                man = read_manifest(opts["--manifest"])
+                ans = cmd_data(rp, man, c[1], c[2])
+            elif c[0] == "view":
+                man = read_manifest(opts["--manifest"])
+                ans = cmd_view(rp, man, c[1], c[2], c[3])
+            elif c[0] == "equal":
+                ans = cmd_equal(c[1], c[2])
+            elif c[0] == "quit":
+                break
+            else:
+                ans = "BAD unknown command " + c[0]
+        except Exception as ex:	# answer, never leave the shell waiting
+            ans = "BAD %s: %s" % (c[0], ex)
+        sys.stdout.write(ans + "\n")
+        sys.stdout.flush()
+    if rp.unknown_flushes:
+        sys.stderr.write("# log-replay: %d flushes named no device\n" % rp.unknown_flushes)
+
+
+def cmd_selftest(argv):
+    """the replayer on a synthetic log: durability model and checks"""
+    import tempfile
+    global REGION
+    REGION = 1024
+    ss = 512
+    d = tempfile.mkdtemp(prefix="log-replay-selftest.")
+
+    def ent(sector, nr, flags, data=b"", mark=None):
+        e = struct.pack("<QQQQ", sector, nr, flags, len(mark) if mark else len(data))
+        if mark:
+            e += mark.encode()
+        return e.ljust(ss, b"\0") + data
+    # two devices: 0 = sectors 0..7, 1 = sectors 8..19
+    es = [ent(10, 1, 0, b"A" * 512),        # 0 dev1, pending
+          ent(0, 0, F_FLUSH),               # 1 flush dev0: A still pending
+          ent(4, 1, F_FUA, b"M" * 512),     # 2 FUA dev0: durable
+          ent(8, 0, F_FLUSH),               # 3 flush dev1: A durable
+          ent(0, 0, F_MARK, mark="m1"),     # 4
+          ent(12, 2, F_DISCARD),            # 5 dev1, pending
+          ent(16, 1, 0, b"B" * 512),        # 6 dev1, pending
+          ent(8, 0, F_FLUSH),               # 7 flush dev1
+          ent(0, 0, F_MARK, mark="m2")]     # 8
+    log = bytearray(struct.pack("<QQQI", MAGIC, 1, len(es), ss).ljust(ss, b"\0"))
+    for e in es:
+        log += e
+    lp, bp, op = (os.path.join(d, n) for n in ("log", "base", "out"))
+    open(lp, "wb").write(log)
+    open(bp, "wb").write(b"\xff" * (20 * ss))
+    open(op, "wb").write(bytes(20 * ss))
+    open(os.path.join(d, "cA"), "wb").write(b"A" * 512)
+    open(os.path.join(d, "cB"), "wb").write(b"B" * 512)
+    entries, _ = parse(lp)
+    rp = Replayer(lp, bp, op, [(0, 8 * ss), (8 * ss, 12 * ss)], False, ss, entries)
+    man = [("m1", "src", 10 * ss, ss, os.path.join(d, "cA")),
+           ("m2", "src", 16 * ss, ss, os.path.join(d, "cB"))]
+    bad = []
+
+    def sect(n):
+        return open(op, "rb").read()[n * ss:(n + 1) * ss]
+
+    def expect(what, cond):
+        if not cond:
+            bad.append(what)
+    rp.advance(1)
+    rp.materialise()
+    expect("write pending after another device's flush", sect(10) == b"\xff" * ss)
+    expect("data check passes with no mark", cmd_data(rp, man, op, "src").startswith("OK 0"))
+    rp.advance(2)
+    rp.materialise()
+    expect("FUA write durable", sect(4) == b"M" * ss)
+    rp.advance(4)
+    rp.materialise()
+    expect("write durable after its device's flush", sect(10) == b"A" * ss)
+    expect("data check finds m1", cmd_data(rp, man, op, "src") == "OK 1")
+    rp.advance(6)
+    rp.materialise()
+    expect("discard pending", sect(12) == b"\xff" * ss)
+    rp.advance(8)
+    rp.materialise()
+    expect("discard applied as zeroes", sect(12) == bytes(ss) and sect(13) == bytes(ss))
+    expect("data check finds m2", cmd_data(rp, man, op, "src") == "OK 2")
+    # a marked write missing from the device must fail
+    open(os.path.join(d, "cB"), "wb").write(b"C" * 512)
+    expect("data check fails on a lost write", cmd_data(rp, man, op, "src").startswith("BAD"))
+    # view: PIT = base; region 5 (sectors 10,11) written through the view
+    vman = [("m1", "view", 10 * ss, ss, os.path.join(d, "cA"))]
+    expect("view: other regions differ from PIT", cmd_view(rp, vman, op, bp, "view").startswith("BAD region 2"))
+    shutil_copy(bp, op)
+    expect("view: PIT only, mark in prefix", "lacks view write m1" in cmd_view(rp, vman, op, bp, "view"))
+    rp.marks = []
+    expect("view: PIT only, no mark", cmd_view(rp, vman, op, bp, "view").startswith("OK 10 10 0"))
+    with open(op, "r+b") as f:
+        f.seek(10 * ss)
+        f.write(b"A" * ss)
+    expect("view: with the view write", cmd_view(rp, vman, op, bp, "view").startswith("OK 10 9 1"))
+    with open(op, "r+b") as f:
+        f.seek(11 * ss)
+        f.write(b"Z" * ss)
+    expect("view: torn region", cmd_view(rp, vman, op, bp, "view").startswith("BAD region 5"))
+    expect("equal", cmd_equal(bp, bp) == "OK" and cmd_equal(bp, op).startswith("BAD"))
+    for n in os.listdir(d):
+        os.unlink(os.path.join(d, n))
+    os.rmdir(d)
+    if bad:
+        sys.exit("log-replay selftest FAILED: " + "; ".join(bad))
+    print("log-replay selftest: ok")
+
+
+def shutil_copy(a, b):
+    with open(a, "rb") as x, open(b, "wb") as y:
+        y.write(x.read())
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    c, argv = sys.argv[1], sys.argv[2:]
+    if c == "dump":
+        cmd_dump(argv)
+    elif c == "serve":
+        cmd_serve(argv)
+    elif c == "selftest":
+        cmd_selftest(argv)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
