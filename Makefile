@@ -10,6 +10,8 @@
 #   make KVER=<release>      pick an exact kernel release (its headers tree)
 #   make KDIR=<dir>          build against an arbitrary headers/build tree
 #   make check [T=name]      host unit tests + selftests in a VM (6.1 default)
+#   make check DEBUG_KERNEL=1  the same on a debug kernel (KASAN, lockdep,
+#                            kmemleak, ...) built once under build/debug-kernel
 #   make demo                deps + build + boot the VM + run selftests/demo.sh
 #   make deps                install build/test dependencies (Debian, root)
 #   make bench               run scripts/bench when it exists
@@ -26,6 +28,15 @@ BUILD := $(TOPDIR)/build
 # Newest installed Debian kernel of a series (generic amd64 flavour) that
 # has both an image in /boot and a headers tree.
 kver_of = $(shell $(TOPDIR)/scripts/kver $(1))
+
+# DEBUG_KERNEL=1: the debug kernel built from Debian's linux-source-6.1 by
+# scripts/debug-kernel (KASAN, lockdep, kmemleak, ...), cached under
+# build/debug-kernel/; the module is built against its output tree.
+ifeq ($(DEBUG_KERNEL),1)
+  KVER := $(shell $(TOPDIR)/scripts/debug-kernel --kver)
+  KDIR := $(BUILD)/debug-kernel/obj
+  DEBUG_KERNEL_DEP := debug-kernel
+endif
 
 ifneq ($(KERNEL),)
   KVER := $(call kver_of,$(KERNEL))
@@ -83,17 +94,21 @@ endif
 HAVE_USERSPACE := $(wildcard $(TOPDIR)/userspace/Makefile)
 
 .PHONY: all module userspace check _check unit-test vm-check demo _demo deps \
-	bench clean help kver FORCE
+	bench clean help kver debug-kernel FORCE
 
 all: module userspace
 
 help:
-	@sed -n '3,18p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 kver:
 	@echo $(KVER)
 
-module: FORCE
+# build (first time: about an hour on 2 cores) or reuse the debug kernel
+debug-kernel:
+	@$(TOPDIR)/scripts/debug-kernel --build >/dev/null
+
+module: $(DEBUG_KERNEL_DEP) FORCE
 	@if [ -z "$(KVER)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
 		echo "error: no kernel headers for KVER='$(KVER)' KDIR='$(KDIR)' (run: sudo scripts/deps)" >&2; \
 		exit 1; fi
