@@ -1095,6 +1095,11 @@ static bool legs_alive(struct replica *rep, const char *op)
 /* Snapshot "resync": take a new point in time. */
 static int __new_pit(struct replica *rep)
 {
+	/* The source is half restored: finish (or stop) the restore first. */
+	if (rep->restoring) {
+		DMWARN("resync of a snapshot: a restore is running");
+		return -EPERM;
+	}
 	if (rep->entries || rep->copies_in_flight || rep->active_devs) {
 		DMWARN("resync of a snapshot needs its devices suspended");
 		return -EBUSY;

@@ -12,10 +12,12 @@
 #    (message mentioning the duplicate);
 #  - nosync on a clone (nosync means "legs already identical", a mirror
 #    notion): refused (message naming nosync);
-#  - existing metadata reopened with a target device of another size than
-#    the one recorded in the superblock (mirror with a larger target;
-#    snapshot store smaller and larger: the store's slots are sized from
-#    it): refused, message naming the target.
+#  - existing metadata reopened with a target device smaller than the one
+#    recorded in the superblock (a mirror formatted with a 24 MiB target,
+#    reopened with 16 MiB), or of any other size for a snapshot store
+#    (smaller and larger: the store's slots are laid out from its size):
+#    refused, message naming the target.  A mirror's target may be larger
+#    than recorded (dm-replica.rst): that reopen loads.
 # The kernel messages of the new refusals are matched loosely (the wording
 # is the fix's); the first two reuse the existing count messages.
 # timeout: 180
@@ -77,14 +79,20 @@ zero_meta
 
 # --- reopen with a target of another size than recorded -------------------------
 TARGET_RE='[Tt]arget'
-# mirror formatted with a 16 MiB target, reopened with a 24 MiB one
+# mirror formatted with a 24 MiB target, reopened with a 16 MiB one
 BIGT=$(ramdisk 24M)
-dm_create m1 "0 $SZ replica mirror sync $M $S $T $RS 1 nosync"
+dm_create m1 "0 $SZ replica mirror sync $M $S $BIGT $RS 1 nosync"
 dm_remove m1
 save_meta
-refuse "mirror sync $M $S $BIGT $RS 1 nosync" "$TARGET_RE"
+refuse "mirror sync $M $S $T $RS 1 nosync" "$TARGET_RE"
 # the recorded size still opens
+dm_create m1 "0 $SZ replica mirror sync $M $S $BIGT $RS 1 nosync"
+dm_remove m1
+zero_meta
+# formatted with 16 MiB, reopened with the larger one: loads
 dm_create m1 "0 $SZ replica mirror sync $M $S $T $RS 1 nosync"
+dm_remove m1
+dm_create m1 "0 $SZ replica mirror sync $M $S $BIGT $RS 1 nosync"
 dm_remove m1
 zero_meta
 

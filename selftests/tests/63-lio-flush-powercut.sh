@@ -5,7 +5,10 @@
 # Metadata, source and target sit on dm-flakey over loop devices (which
 # count the flushes they receive); the replica is exported through
 # tcm_loop.  Writes go through the SCSI disk, then SYNCHRONIZE CACHE(10)
-# (SG_IO), which must reach both legs; then every flakey device drops all
+# (SG_IO), which must reach the source (a host flush reaches the target
+# only where it takes host writes synchronously: not a fractured mirror,
+# not a snapshot, whose copies the module flushes itself before their bits
+# are committed, dm-replica.rst); then every flakey device drops all
 # writes at the same instant (the power cut), the export and the tables are
 # torn down, the devices come back and the same tables are loaded again.
 #  - mirror, fractured (writes only tracked in the bitmap): the flushed data
@@ -82,7 +85,7 @@ check_written() {	# check_written DEV WHAT
 			"$2: ${w#*:} KiB at ${w%:*} KiB"
 	done
 }
-# sync_cache: SYNCHRONIZE CACHE through the SCSI disk; both legs see a flush
+# sync_cache: SYNCHRONIZE CACHE through the SCSI disk; the source sees a flush
 sync_cache() {
 	local s0 t0 s1 t1 out
 	s0=$(flushes "${LOWER[fsrc]}") t0=$(flushes "${LOWER[ftgt]}")
@@ -90,7 +93,6 @@ sync_cache() {
 	s1=$(flushes "${LOWER[fsrc]}") t1=$(flushes "${LOWER[ftgt]}")
 	log "$out; leg flushes: source $s0 -> $s1, target $t0 -> $t1"
 	((s1 > s0)) || fail "SYNCHRONIZE CACHE did not reach the source leg"
-	((t1 > t0)) || fail "SYNCHRONIZE CACHE did not reach the target leg"
 }
 teardown() {	# teardown DM...: LIO export first, then the tables
 	local d
