@@ -110,15 +110,34 @@ static void __release_committed(struct replica *rep, u64 seq,
 	bio_list_merge(&rep->gated, &still);
 }
 
-/* A data leg's flush for a commit failed: that leg has failed. */
+/*
+ * A data leg's flush for a commit failed: that leg has failed, and the
+ * copies this commit records are not known durable: the relationship is
+ * broken in the same commit (a snapshot's or clone's point in time is
+ * lost; its waiters then go on without it).
+ */
 static void __commit_flush_failed(struct replica *rep, char *health, int r)
 {
 	lockdep_assert_held(&rep->lock);
-	DMERR_LIMIT("flush of a %s leg failed (%d): point in time lost",
+	DMERR_LIMIT("flush of the %s leg failed (%d): relationship broken",
 		    health == &rep->target_health ? "target" : "source", r);
-	if (*health == HEALTH_ALIVE)
+	if (health == &rep->target_health)
+		__replica_target_failed(rep, HEALTH_FLUSH_ERROR);
+	else if (*health == HEALTH_ALIVE)
 		*health = HEALTH_FLUSH_ERROR;
 	__replica_set_state(rep, REPLICA_CS_BROKEN);
+}
+
+static void commit_flush(struct replica *rep, struct block_device *bdev,
+			 char *health)
+{
+	int r = replica_flush_bdev(bdev);
+
+	if (!r)
+		return;
+	spin_lock_irq(&rep->lock);
+	__commit_flush_failed(rep, health, r);
+	spin_unlock_irq(&rep->lock);
 }
 
 /*
@@ -134,7 +153,7 @@ static int commit(struct replica *rep, bool clean_stop,
 	struct replica_sb next;
 	struct bio *bio;
 	u64 seq;
-	int r = 0;
+	int r;
 
 	spin_lock_irq(&rep->lock);
 	if (rep->md_mode != MD_RW) {
@@ -150,18 +169,9 @@ static int commit(struct replica *rep, bool clean_stop,
 	spin_unlock_irq(&rep->lock);
 
 	if (flush_target)
-		r = replica_flush_bdev(rep->target_bdev);
-	spin_lock_irq(&rep->lock);
-	if (r)
-		__commit_flush_failed(rep, &rep->target_health, r);
-	spin_unlock_irq(&rep->lock);
-	if (flush_source) {
-		r = replica_flush_bdev(rep->source_bdev);
-		spin_lock_irq(&rep->lock);
-		if (r)
-			__commit_flush_failed(rep, &rep->source_health, r);
-		spin_unlock_irq(&rep->lock);
-	}
+		commit_flush(rep, rep->target_bdev, &rep->target_health);
+	if (flush_source)
+		commit_flush(rep, rep->source_bdev, &rep->source_health);
 
 	/* After the flushes: a failed one is recorded as broken. */
 	spin_lock_irq(&rep->lock);
@@ -219,12 +229,10 @@ static void process_bios(struct replica *rep, struct bio_list *bios)
 	struct bio *bio;
 
 	blk_start_plug(&plug);
-	while ((bio = bio_list_pop(bios))) {
+	while ((bio = bio_list_pop(bios)))
 		rep->ops->process(rep, bio);
-	}
 	blk_finish_plug(&plug);
 }
-
 
 static bool commit_due(struct replica *rep)
 {

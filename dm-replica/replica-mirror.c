@@ -817,7 +817,7 @@ static void clear_idle_marks(struct replica *rep, bool everything)
 {
 	u64 nblocks, index;
 	unsigned long *eligible = rep->clear_eligible;
-	int r;
+	int r, target_r = 0;
 
 	spin_lock_irq(&rep->lock);
 	nblocks = rep->md.nr_blocks;
@@ -842,12 +842,21 @@ static void clear_idle_marks(struct replica *rep, bool everything)
 		return;
 
 	r = replica_flush_bdev(rep->source_bdev);
-	if (!r)
-		r = replica_flush_bdev(rep->target_bdev);
+	if (!r) {
+		target_r = replica_flush_bdev(rep->target_bdev);
+		r = target_r;
+	}
 	if (r) {
 		/* Keep the marks; try again next period. */
 		spin_lock_irq(&rep->lock);
 		bitmap_or(rep->clear_aged, rep->clear_aged, eligible, nblocks);
+		/*
+		 * A target that cannot flush has failed (an async mirror's
+		 * host flushes never reach it, so this is where it shows).
+		 */
+		if (target_r && __replica_target_failed(rep, HEALTH_FLUSH_ERROR))
+			DMERR_LIMIT("target flush error %d: relationship broken",
+				    target_r);
 		spin_unlock_irq(&rep->lock);
 		return;
 	}

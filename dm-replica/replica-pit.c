@@ -282,8 +282,8 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 
 	if (!write) {
 		if (replica_md_test(&rep->md, region)) {
-			io->target_sector = __target_sector(rep, region,
-						bio->bi_iter.bi_sector);
+			io->target_sector =
+				__target_sector(rep, region, bio->bi_iter.bi_sector);
 			return PIT_TARGET;
 		}
 		/* Source writes to this region wait for this read. */
@@ -301,8 +301,8 @@ static enum pit_decision __view_io(struct replica *rep, struct bio *bio,
 	if (replica_md_test(&rep->md, region)) {
 		if (__mark_pending(rep, e, region))
 			return __wait_for_commit(rep, region, bio, spare);
-		io->target_sector = __target_sector(rep, region,
-							    bio->bi_iter.bi_sector);
+		io->target_sector =
+			__target_sector(rep, region, bio->bi_iter.bi_sector);
 		return PIT_TARGET;
 	}
 	/* (A store slot is only taken by a copy, so stores always copy.) */

@@ -317,7 +317,6 @@ void replica_defer_bio(struct replica *rep, struct bio *bio)
 	replica_wake_worker(rep);
 }
 
-
 /* Complete a bio whose end_io was taken over, with its own again. */
 void replica_complete_bio(struct bio *bio, blk_status_t status)
 {
