@@ -157,7 +157,9 @@ static int commit(struct replica *rep, bool clean_stop,
 
 	spin_lock_irq(&rep->lock);
 	if (rep->md_mode != MD_RW) {
+		/* What joined the waiters since the failure fails the same way. */
 		spin_unlock_irq(&rep->lock);
+		fail_mark_waiters(rep, release);
 		return -EIO;
 	}
 	seq = replica_md_pre_commit(&rep->md);
@@ -304,9 +306,17 @@ void replica_do_worker(struct work_struct *ws)
 		rep->last_clear = jiffies;
 
 	spin_lock_irq(&rep->lock);
-	want_commit = rep->md_mode == MD_RW &&
-		      (rep->commit_requested || clean_stop ||
-		       replica_md_dirty(&rep->md));
+	/*
+	 * Read-only metadata: no commit, but a copy that ended since may
+	 * have put new waiters on commit_wait; they are failed or decided
+	 * again, never left waiting for a commit that cannot come.
+	 */
+	if (rep->md_mode == MD_RW)
+		want_commit = rep->commit_requested || clean_stop ||
+			      replica_md_dirty(&rep->md);
+	else
+		want_commit = !list_empty(&rep->commit_wait) ||
+			      !bio_list_empty(&rep->gated);
 	spin_unlock_irq(&rep->lock);
 	if (want_commit) {
 		commit(rep, clean_stop, &bios);
