@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Finding 9 (review C9): running out of memory for per-I/O objects never
+# drops a bio, fails it or hangs the worker.  While failslab fails every
+# allocation from the module's caches (region_entry, slot_map), a random
+# write load at queue depth 128 (more regions in flight than the entry
+# pool's reserve) runs on each mode; it must complete, its data verified
+# (fio crc32c), and once failslab is off each relationship ends right:
+# mirror legs equal, the snapshot view equal to the point in time, the
+# clone's target equal to its view after hydration.
+# Needs failslab (CONFIG_FAILSLAB, debugfs): the debug kernel of
+# `make check DEBUG_KERNEL=1`; skipped on other kernels.
+# timeout: 300
+. "$(dirname "$0")/../lib.sh"
+. "$SELFTESTS_DIR/pit-lib.sh"
+. "$SELFTESTS_DIR/mirror-lib.sh"
+
+FS=/sys/kernel/debug/failslab
+[[ -d $FS ]] || skip "no $FS: needs CONFIG_FAILSLAB (make check DEBUG_KERNEL=1)"
+CACHES="region_entry slot_map"
+for c in $CACHES; do
+	[[ -w /sys/kernel/slab/$c/failslab ]] || skip "no /sys/kernel/slab/$c/failslab"
+done
+LOAD_TIMEOUT=$((90 * ${TEST_TIMEOUT_SCALE:-1}))
+
+failslab_on() {
+	local c
+	echo Y > "$FS/cache-filter"
+	echo N > "$FS/ignore-gfp-wait"
+	echo N > "$FS/task-filter"
+	echo 0 > "$FS/space"
+	echo 1 > "$FS/interval"
+	echo -1 > "$FS/times"
+	echo 1 > "$FS/verbose"
+	for c in $CACHES; do
+		echo 1 > "/sys/kernel/slab/$c/failslab" ||
+			fail "cannot set failslab on $c (a merged cache?)"
+	done
+	echo 100 > "$FS/probability"
+}
+failslab_off() {
+	local c
+	echo 0 > "$FS/probability"
+	for c in $CACHES; do echo 0 > "/sys/kernel/slab/$c/failslab"; done
+}
+defer failslab_off
+
+# load DEV NAME: 4 KiB random writes at queue depth 128, then verified
+load() {
+	timeout "$LOAD_TIMEOUT" fio --name="$2" --filename="$1" --direct=1 \
+		--ioengine=libaio --iodepth=128 --rw=randwrite --bs=4k --size=32M \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
+		--randrepeat=0 --output="$TEST_TMP/$2.out"
+}
+
+# under_failslab DEV NAME: the load with every entry/slot allocation failing
+under_failslab() {
+	local rc=0 n
+	klog_mark
+	failslab_on
+	load "$1" "$2" || rc=$?
+	failslab_off
+	n=$(klog_since | grep -c 'FAULT_INJECTION: forcing a failure' || true)
+	log "$2: fio exit $rc, failslab notices in the kernel log: $n"
+	((rc != 124)) || fail "$2: the load hung under failing allocations (killed after ${LOAD_TIMEOUT}s): $(dmsetup status | tr '\n' ';')"
+	((rc == 0)) || fail "$2: the load failed under failing allocations: $(grep -m3 -iE 'err|verify' "$TEST_TMP/$2.out" | tr '\n' ' ')"
+	((n > 0)) || fail "$2: failslab never failed an allocation (the test proves nothing)"
+}
+
+brd_setup 3 64M
+META=${RAMDISKS[0]} SRC=${RAMDISKS[1]} TGT=${RAMDISKS[2]}
+SZ=$(sectors "$SRC")
+DEVS="$META $SRC $TGT 128"
+
+for mode in sync async; do
+	step "$mode mirror"
+	dd if=/dev/zero of="$META" bs=4k count=2 oflag=direct status=none
+	dm_create m1 "0 $SZ replica mirror $mode $DEVS 1 nosync"
+	wait_synced m1 30
+	under_failslab "$(dm_dev m1)" "mirror-$mode"
+	wait_synced m1 60
+	legs_equal "$SRC" "$TGT"
+	dm_remove m1
+done
+
+step "snapshot: origin writes copy on write"
+dd if=/dev/zero of="$META" bs=4k count=2 oflag=direct status=none
+fill_random "$SRC"
+PIT=$(sha256_dev "$SRC")
+dm_create org "0 $SZ replica snapshot sync $DEVS"
+dm_create view "0 $SZ replica view snapshot $DEVS"
+under_failslab "$(dm_dev org)" snapshot-origin
+assert_eq "$(stv org state)" synchronized "snapshot state after the load"
+assert_eq "$(sha256_dev "$(dm_dev view)")" "$PIT" "snapshot view after the load (the point in time)"
+dm_remove view
+dm_remove org
+
+step "clone: view writes during hydration"
+dd if=/dev/zero of="$META" bs=4k count=2 oflag=direct status=none
+fill_random "$SRC"
+dm_create org "0 $SZ replica clone sync $DEVS 0 2 copy_rate_max 2048"
+dm_create view "0 $SZ replica view clone $DEVS"
+under_failslab "$(dm_dev view)" clone-view
+msg org set copy_rate_max 0
+wait_state 120 org synchronized completed
+drop_caches
+VIEW_SHA=$(sha256_dev "$(dm_dev view)")
+assert_eq "$(sha256_dev "$TGT")" "$VIEW_SHA" "clone target after hydration (equal to its view)"
+dm_remove view
+dm_remove org
