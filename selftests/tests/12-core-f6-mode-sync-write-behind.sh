@@ -5,12 +5,12 @@
 # still in flight there: the block layer does not order two writes in flight
 # to the same sectors, so the older (async) data could land last and the
 # target would hold stale data in a region the bitmap calls in sync.
-# The target leg sits behind dm-delay (writes +2 s):
+# The target leg sits behind dm-delay (writes +5 s):
 #   1. async mirror, write A to region R: the host write completes with the
 #      source, the write-behind is held by dm-delay (1 write in flight);
 #   2. `mode sync`, then write B over the same 4 KiB: while A is still held,
 #      the target must never have two writes in flight (sampled from
-#      /sys/block/<dm-delay>/inflight).  Today B goes straight to the target
+#      dm-delay's status: the writes it holds).  Today B goes straight to the target
 #      next to A;
 #   3. after the copy has caught up, both legs hold B.
 # timeout: 120
@@ -24,16 +24,15 @@ META=${RAMDISKS[0]} SRC=${RAMDISKS[1]} TGT0=${RAMDISKS[2]}
 SZ=$(sectors "$SRC")
 RS=128			# 64 KiB regions
 R=5			# the region written twice
-dm_create tleg "0 $SZ delay $TGT0 0 0 $TGT0 0 2000"
+dm_create tleg "0 $SZ delay $TGT0 0 0 $TGT0 0 5000"
 TGT=$(dm_dev tleg)
-INFLIGHT=/sys/block/$(basename "$(readlink -f "$TGT")")/inflight
-[[ -r $INFLIGHT ]] || fail "$INFLIGHT missing"
 DEV=$(dm_dev m1)
 cd "$TEST_TMP"
 head -c 4096 /dev/zero | tr '\0' 'A' > a.dat
 head -c 4096 /dev/zero | tr '\0' 'B' > b.dat
 
-target_writes() { read -r _ w < "$INFLIGHT"; echo "$w"; }
+# writes dm-delay holds now ("<start> <len> delay <reads> <writes> [<flushes>]")
+target_writes() { dmsetup status tleg | awk '{ print $5 }'; }
 
 dm_create m1 "0 $SZ replica mirror async $META $SRC $TGT $RS 1 nosync"
 wait_synced m1 20
@@ -47,8 +46,8 @@ step "2. mode sync, then write B over A while A is in flight"
 msg m1 mode sync
 write_at "$DEV" $((R * 64)) 4 b.dat &
 WPID=$!
-max=0 samples=0
-for _ in $(seq 15); do		# 1.5 s: A is held for 2 s
+max=0 samples=0 end=$((SECONDS + 3))
+while ((SECONDS < end)); do	# 3 s: A is held for 5 s
 	w=$(target_writes)
 	((w > max)) && max=$w
 	samples=$((samples + 1))
@@ -59,7 +58,7 @@ log "most writes in flight on the target while A was held: $max ($samples sample
 ((max <= 1)) || fail "$max writes in flight on the target at once: B was sent next to A's write-behind (they may land in either order)"
 
 step "3. the legs converge on B"
-wait_synced m1 30
+wait_synced m1 40
 rstat m1
 log "$S_LINE"
 got_src=$(dd if="$SRC" bs=4k skip=$((R * 16)) count=1 iflag=direct status=none | sha256sum)
