@@ -366,7 +366,7 @@ static void issue_to_legs(struct replica *rep, struct bio *bio,
 enum write_decision {
 	WRITE_ISSUE,		/* go to the legs now */
 	WRITE_QUEUED,		/* held on an entry or list */
-	WRITE_DEFER,		/* retry from the worker (no memory) */
+	WRITE_DEFER,		/* no entry: retry from the worker (a freed one wakes it) */
 	WRITE_ERROR,		/* cannot record intent */
 };
 
@@ -473,15 +473,18 @@ static int process_write(struct replica *rep, struct bio *bio, bool can_sleep)
 	spin_lock_irqsave(&rep->lock, flags);
 	rep->last_user_io = jiffies;
 	d = __decide_write(rep, bio, io, &spare);
-	/* (The worker always has a spare: it never defers.) */
 	if (d == WRITE_DEFER)
 		bio_list_add(&rep->deferred, bio);
 	spin_unlock_irqrestore(&rep->lock, flags);
 	replica_put_spare(rep, spare);
 
 	switch (d) {
-	case WRITE_QUEUED:
 	case WRITE_DEFER:
+		/* the worker deferred for want of an entry: a freed one wakes it */
+		if (can_sleep)
+			return DM_MAPIO_SUBMITTED;
+		fallthrough;
+	case WRITE_QUEUED:
 		replica_wake_worker(rep);
 		return DM_MAPIO_SUBMITTED;
 	case WRITE_ERROR:

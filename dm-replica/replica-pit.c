@@ -27,7 +27,7 @@ enum pit_decision {
 	PIT_TARGET,		/* remap to the target */
 	PIT_OVERWRITE,		/* whole-region view write replacing a copy */
 	PIT_QUEUED,		/* held on an entry */
-	PIT_DEFER,		/* no memory in map(): retry from the worker */
+	PIT_DEFER,		/* no entry: retry from the worker (a freed one wakes it) */
 	PIT_ERROR,
 };
 
@@ -349,8 +349,12 @@ static int pit_route(struct replica *rep, struct bio *bio,
 	struct replica_io *io = dm_per_bio_data(bio, sizeof(*io));
 
 	switch (d) {
-	case PIT_QUEUED:
 	case PIT_DEFER:
+		/* the worker deferred for want of an entry: a freed one wakes it */
+		if (!from_map)
+			return DM_MAPIO_SUBMITTED;
+		fallthrough;
+	case PIT_QUEUED:
 		replica_wake_worker(rep);
 		return DM_MAPIO_SUBMITTED;
 	case PIT_ERROR:
@@ -518,7 +522,6 @@ static void pit_process(struct replica *rep, struct bio *bio)
 	spare = replica_spare_entry(rep);
 	spin_lock_irq(&rep->lock);
 	d = __decide(rep, bio, io, &spare);
-	/* (The worker always has a spare: it never defers.) */
 	if (d == PIT_DEFER)
 		bio_list_add(&rep->deferred, bio);
 	spin_unlock_irq(&rep->lock);

@@ -61,16 +61,28 @@ struct region_entry *__replica_get_entry(struct replica *rep, u64 region,
 		*spare = NULL;
 	} else {
 		e = mempool_alloc(&rep->entry_pool, GFP_NOWAIT);
-		if (!e)
+		if (!e) {
+			/* the caller defers; a freed entry wakes the worker */
+			rep->entries_short = true;
 			return NULL;
+		}
 	}
 	return __insert_entry(rep, region, e);
 }
 
-/* A spare entry for a decision made by the worker (may sleep). */
+/*
+ * A spare entry for a decision made by the worker: it may reclaim but
+ * never waits for the pool, whose entries may be pinned by marks that only
+ * this worker can commit.  NULL when there is none: the decision defers.
+ */
 struct region_entry *replica_spare_entry(struct replica *rep)
 {
-	return mempool_alloc(&rep->entry_pool, GFP_NOIO);
+	struct region_entry *e = mempool_alloc(&rep->entry_pool, GFP_NOWAIT);
+
+	if (!e)
+		e = kmem_cache_alloc(replica_entry_cache,
+				     GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN);
+	return e;
 }
 
 void replica_put_spare(struct replica *rep, struct region_entry *spare)
@@ -101,6 +113,10 @@ void __replica_put_entry(struct replica *rep, struct region_entry *e)
 	rep->entries--;
 	__replica_flag_clear_candidate(rep, e->region);
 	mempool_free(e, &rep->entry_pool);
+	if (rep->entries_short) {
+		rep->entries_short = false;
+		replica_wake_worker(rep);
+	}
 }
 
 /* Teardown: entries pinned by marks that never became durable. */

@@ -140,6 +140,7 @@ struct replica {
 	u64 marked_count;		/* bits set in the metadata bitmap */
 	struct hlist_head hash[1 << REPLICA_HASH_BITS];
 	unsigned int entries;
+	bool entries_short;		/* a decision deferred for want of one */
 
 	u32 copy_state;			/* enum replica_copy_state */
 	bool restoring;			/* copy direction target -> source */
