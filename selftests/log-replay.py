@@ -48,6 +48,25 @@ Commands:
                         prefix): "OK <regions> <n as PIT> <n with view data>"
      equal A B          A and B (devices or files) hold the same bytes
      quit
+  sweep LOG BASE [options]       replay every durable state (every flush/FUA
+                                 entry: between them the durable state does not
+                                 change under the per-device model) in-process
+                                 and check the committed metadata against the
+                                 data: the metadata must load (replica-mdump),
+                                 a mirror region clean in it must be equal on
+                                 both legs, and a snapshot's or clone's image
+                                 (target where the bit is set, else source) must
+                                 be the point in time as `view` checks it; with
+                                 --src-role, marked writes of that role must be
+                                 on the source.  Prints "SWEEP OK <flush/FUA
+                                 points> <marks> <metadata states> <region
+                                 checks>" (the start of the log is one more
+                                 point) or up to 10
+                                 "SWEEP BAD ..." lines (exit 1).  Needs --devs
+                                 with exactly meta,source,target; --pit FILE
+                                 (default: the source leg of BASE), --view-role
+                                 ROLE (default view), --src-role ROLE, --mdump
+                                 PATH (default userspace/replica-mdump).
   Options: --devs S:N[,S:N...] (512-byte start:length of each device, for the
   durability model), --global, --cap-flush N (at most N flush/FUA points,
   evenly chosen when there are more; default 24), --samples N (plain write
@@ -502,6 +521,225 @@ def cmd_serve(argv):
         sys.stderr.write("# log-replay: %d flushes named no device\n" % rp.unknown_flushes)
 
 
+class Sweep:
+    """every durable state of a meta/source/target log, checked in-process"""
+
+    def __init__(self, argv):
+        opts = {"--devs": "", "--manifest": "", "--region": "65536",
+                "--pit": "", "--view-role": "view", "--src-role": "",
+                "--mdump": os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "..", "userspace", "replica-mdump")}
+        pos = []
+        i = 0
+        while i < len(argv):
+            if argv[i] in opts:
+                opts[argv[i]] = argv[i + 1]
+                i += 2
+            else:
+                pos.append(argv[i])
+                i += 1
+        if len(pos) != 2 or not opts["--devs"]:
+            sys.exit("usage: log-replay.py sweep LOG BASE --devs M:N,S:N,T:N [options]")
+        global REGION
+        REGION = int(opts["--region"])
+        self.log, base = pos
+        self.devs = []
+        for d in opts["--devs"].split(","):
+            a, n = d.split(":")
+            self.devs.append((int(a) * 512, int(n) * 512))
+        if len(self.devs) != 3:
+            sys.exit("log-replay: sweep needs three devices (meta, source, target)")
+        self.mdump = opts["--mdump"]
+        self.view_role = opts["--view-role"]
+        self.src_role = opts["--src-role"]
+        entries, ss = parse(self.log)
+        self.entries = entries
+        work_dir = os.path.dirname(os.path.abspath(self.log))
+        self.rp = Replayer(self.log, base, os.path.join(work_dir, "sweep.img"),
+                           self.devs, False, ss, entries)
+        self.rp.touched = set()
+        self.src_off, self.leg = self.devs[1]
+        self.tgt_off = self.devs[2][0]
+        self.nreg = self.leg // REGION
+        if opts["--pit"]:
+            with open(opts["--pit"], "rb") as f:
+                self.pit = f.read(self.leg)
+        else:
+            self.pit = os.pread(self.rp.work, self.leg, self.src_off)
+        self.man = read_manifest(opts["--manifest"])
+        self.view_writes = {}
+        for (name, r, off, ln, cf) in self.man:
+            if r == self.view_role:
+                self.view_writes.setdefault(off // REGION, []).append((name, off, ln, chunk(cf)))
+        self.bits = None
+        self.mdump_proc = None
+        self.bad = []
+        self.points = self.mark_points = self.meta_states = self.region_checks = 0
+
+    def read(self, off, n):
+        return os.pread(self.rp.work, n, off)
+
+    def load_meta(self):
+        """the committed state: (header dict, bit list) or (error, None)"""
+        if self.mdump_proc is None:
+            import subprocess
+            self.mdump_proc = subprocess.Popen(
+                [self.mdump, "--serve", self.rp.work_path], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True)
+        p = self.mdump_proc
+        p.stdin.write("%d %d\n" % self.devs[0])
+        p.stdin.flush()
+        lines = []
+        while True:
+            ln = p.stdout.readline()
+            if not ln:
+                sys.exit("log-replay: replica-mdump --serve died (exit %s)" % p.wait())
+            if ln == "end\n":
+                break
+            lines.append(ln.rstrip("\n"))
+        if not lines:
+            sys.exit("log-replay: replica-mdump gave no answer")
+        if not lines[0].startswith("ok "):
+            return lines[0], None
+        f = lines[0].split()
+        hdr = {f[i]: f[i + 1] for i in range(1, len(f) - 1, 2)}
+        if int(hdr["store_slots"]):
+            sys.exit("log-replay: sweep: snapshot stores (a target smaller than the source) are not supported")
+        if int(hdr["region_sectors"]) * 512 != REGION:
+            sys.exit("log-replay: sweep: metadata region size %s sectors, --region %d bytes" % (
+                hdr["region_sectors"], REGION))
+        hx = lines[1].split()[1]
+        raw = bytes.fromhex(hx) if hx != "-" else b""
+        bits = [(raw[i >> 3] >> (i & 7)) & 1 for i in range(int(hdr["nr_regions"]))]
+        return hdr, bits
+
+    def check_region(self, reg):
+        self.region_checks += 1
+        s = self.read(self.src_off + reg * REGION, REGION)
+        bit = self.bits[reg] if reg < len(self.bits) else 0
+        if self.sync_type == 6:
+            if not bit:
+                t = self.read(self.tgt_off + reg * REGION, REGION)
+                if s != t:
+                    return "mirror region %d is clean in the metadata but the legs differ (%s)" % (
+                        reg, first_diff(s, t, reg))
+            return None
+        img = self.read(self.tgt_off + reg * REGION, REGION) if bit else s
+        want = self.pit[reg * REGION:(reg + 1) * REGION]
+        where = "target" if bit else "source"
+        cands = [want]
+        cur = bytearray(want)
+        for (name, off, ln, data) in self.view_writes.get(reg, []):
+            wo = off - reg * REGION
+            cur[wo:wo + ln] = data
+            cands.append(bytes(cur))
+        match = [j for j, c in enumerate(cands) if c == img]
+        if not match:
+            return "region %d (bit %d: read from the %s) is not the point in time%s (%s)" % (
+                reg, bit, where, " nor it with its view writes" if len(cands) > 1 else "",
+                first_diff(img, want, reg))
+        marks = set(self.rp.marks)
+        ws = self.view_writes.get(reg, [])
+        need = max([j + 1 for j, w in enumerate(ws) if w[0] in marks] or [0])
+        if max(match) < need:
+            return "region %d (bit %d: read from the %s) lacks view write %s, acknowledged and flushed before the point" % (
+                reg, bit, where, ws[need - 1][0])
+        return None
+
+    def check_src_writes(self):
+        marks = set(self.rp.marks)
+        for i, (name, r, off, ln, cf) in enumerate(self.man):
+            if r != self.src_role or name not in marks:
+                continue
+            if any(r2 == r and overlaps(off, ln, o2, l2) for (_, r2, o2, l2, _) in self.man[i + 1:]):
+                continue
+            if self.read(self.src_off + off, ln) != chunk(cf):
+                return "source write %s (region %d), acknowledged and flushed before the point, is not on the source" % (
+                    name, off // REGION)
+        return None
+
+    def point(self, e):
+        """check the durable state after entry e"""
+        where = "entry %d (%s, last mark %s)" % (e.idx if e else -1, kind(e) if e else "start",
+                                               self.rp.marks[-1] if self.rp.marks else "-")
+        regs = set()
+        meta_changed = self.bits is None or any(d == 0 for d, _ in self.rp.touched)
+        for d, reg in self.rp.touched:
+            if d in (1, 2) and reg < self.nreg:
+                regs.add(reg)
+        self.rp.touched.clear()
+        if meta_changed:
+            hdr, bits = self.load_meta()
+            if bits is None:
+                self.bad.append("%s: the metadata would not load: %s" % (where, hdr))
+                self.bits = None
+                return
+            self.meta_states += 1
+            self.sync_type = int(hdr["sync_type"])
+            if self.bits is None:
+                regs = set(range(self.nreg))
+            else:
+                regs |= {i for i in range(self.nreg) if bits[i] != self.bits[i]}
+            self.bits = bits
+        new_mark = len(self.rp.marks) != self.nmarks
+        if new_mark:
+            self.nmarks = len(self.rp.marks)
+            regs |= set(self.view_writes)
+        for reg in sorted(regs):
+            msg = self.check_region(reg)
+            if msg:
+                self.bad.append("%s: %s" % (where, msg))
+                return
+        if self.src_role and (new_mark or regs):
+            msg = self.check_src_writes()
+            if msg:
+                self.bad.append("%s: %s" % (where, msg))
+
+    def run(self):
+        rp = self.rp
+        orig_apply = rp.apply
+
+        def apply(e):
+            orig_apply(e)
+            off = e.sector * rp.ss
+            d = rp.dev_of(off)
+            if d is None:
+                return
+            rel = off - self.devs[d][0]
+            for reg in range(rel // REGION, (rel + max(e.nr * rp.ss, 1) - 1) // REGION + 1):
+                rp.touched.add((d, reg))
+        rp.apply = apply
+        self.nmarks = 0
+        self.point(None)
+        for e in self.entries:
+            rp.step(e)
+            if e.flags & F_MARK:
+                # a mark changes no data, but what must be there
+                self.mark_points += 1
+                self.point(e)
+            elif e.flags & (F_FLUSH | F_FUA):
+                self.points += 1
+                self.point(e)
+            if len(self.bad) >= 10:
+                break
+        if self.mdump_proc:
+            self.mdump_proc.stdin.close()
+            self.mdump_proc.wait()
+        os.close(rp.work)
+        os.unlink(rp.work_path)
+        if self.bad:
+            for b in self.bad:
+                print("SWEEP BAD " + b)
+            return 1
+        print("SWEEP OK %d %d %d %d" % (self.points, self.mark_points, self.meta_states,
+                                         self.region_checks))
+        return 0
+
+
+def cmd_sweep(argv):
+    sys.exit(Sweep(argv).run())
+
+
 def cmd_selftest(argv):
     """the replayer on a synthetic log: durability model and checks"""
     import tempfile
@@ -606,6 +844,8 @@ def main():
         cmd_serve(argv)
     elif c == "selftest":
         cmd_selftest(argv)
+    elif c == "sweep":
+        cmd_sweep(argv)
     else:
         sys.exit(__doc__)
 

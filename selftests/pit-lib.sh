@@ -26,6 +26,8 @@
 #   soft_eq GOT WANT MSG / soft_done   assert_eq that fails only at soft_done
 #   step MSG                 log line with the elapsed seconds
 #   klog_mark / klog_since   kernel log lines since the mark
+#   suspend_burst NAME SECS  suspend/resume NAME as fast as ioctls go for
+#                            SECS; prints the number of cycles
 #   expect_errno ERRNO CMD...  CMD must fail and its output mention ERRNO's text
 
 declare -gA ST
@@ -156,4 +158,31 @@ stop_bg() {
 	pkill -P "${1:?stop_bg PID}" 2>/dev/null || true
 	kill "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
+}
+
+# suspend_burst NAME SECONDS: suspend and resume NAME as often as possible
+# for SECONDS (DM_DEV_SUSPEND ioctls from one process: dmsetup costs
+# seconds per call in a loaded TCG guest); prints the number of cycles.
+# Each ioctl is bounded (SIGALRM interrupts a suspend that waits).
+suspend_burst() {
+	python3 - "$1" "$2" <<'PY'
+import fcntl, os, signal, struct, sys, time
+name, secs = sys.argv[1].encode(), float(sys.argv[2])
+DM_DEV_SUSPEND = (3 << 30) | (312 << 16) | (0xfd << 8) | 6
+DM_SUSPEND_FLAG = 1 << 1
+fd = os.open("/dev/mapper/control", os.O_RDWR)
+def suspend(flags):
+    buf = bytearray(312)
+    struct.pack_into("=10I", buf, 0, 4, 0, 0, 312, 312, 0, 0, flags, 0, 0)
+    buf[48:48 + len(name)] = name
+    signal.alarm(20)
+    fcntl.ioctl(fd, DM_DEV_SUSPEND, buf)
+    signal.alarm(0)
+n, end = 0, time.monotonic() + secs
+while time.monotonic() < end:
+    suspend(DM_SUSPEND_FLAG)
+    suspend(0)
+    n += 1
+print(n)
+PY
 }

@@ -8,15 +8,17 @@
 # One tmpfs-backed disk sits under ONE dm-log-writes device (lw), carved by
 # dm-linear into meta (1 MiB), source and target (RP_LEG_MIB each); the
 # replica tables sit on those three linears, so the log holds the writes of
-# all three in one order, with their FLUSH/FUA flags.  Afterwards
-# selftests/log-replay.py replays the log onto a copy of the disk as it was
-# when logging started and stops at every flush/FUA entry (at most
-# RP_CAP_FLUSH of them, evenly chosen beyond that), at RP_SAMPLES plain
-# writes chosen at random and at the start and end of the log.  Each such
-# state is written to a second tmpfs disk under a loop device, carved the
-# same way (pmeta, psrc, ptgt); the test then loads its tables on it and
-# checks its invariants.  A write counts as durable only once its own device
-# was flushed (or it was FUA): see log-replay.py.
+# all three in one order, with their FLUSH/FUA flags.  A write counts as
+# durable only once its own device was flushed (or it was FUA): see
+# log-replay.py; so the durable state changes only at flush/FUA entries.
+# Afterwards selftests/log-replay.py replays the log onto a copy of the disk
+# as it was when logging started, twice: rp_sweep checks every flush/FUA
+# point in one process against the committed metadata (no tables loaded);
+# rp_replay_begin/rp_next stop at a sample (at most RP_CAP_FLUSH flush/FUA
+# entries, evenly chosen, RP_SAMPLES plain writes at random, the start and
+# the end of the log), write each such state to a second tmpfs disk under a
+# loop device, carved the same way (pmeta, psrc, ptgt), and the test loads
+# its tables on it and checks its invariants.
 #
 #   rp_setup                 the disk, the log and the linears rmeta rsrc
 #                            rtgt straight on the disk (no logging yet);
@@ -28,6 +30,11 @@
 #                            fsync (a flush), then mark MARK (default a new
 #                            name): recorded in the manifest under ROLE
 #   rp_log_stop              remove the linears and lw: the log is complete
+#   rp_sweep [--pit FILE] [--src-role ROLE] [--view-role ROLE]
+#                            every durable state of the log (every flush/FUA
+#                            entry), checked in-process against the committed
+#                            metadata (log-replay.py sweep): cheap, so no
+#                            point is left out; failures count as points
 #   rp_replay_begin          check the replayer on a synthetic log (its
 #                            selftest), start it; the point disk and its
 #                            linears; sets P_META P_SRC P_TGT
@@ -45,8 +52,9 @@ RP_META_SECT=2048
 RP_LEG_MIB=${RP_LEG_MIB:-8}
 RP_SECT=$((RP_LEG_MIB * 2048))
 RP_RS=${RP_RS:-128}
-RP_CAP_FLUSH=${RP_CAP_FLUSH:-16}
-RP_SAMPLES=${RP_SAMPLES:-4}
+# the loaded sample (rp_sweep checks every flush/FUA point offline)
+RP_CAP_FLUSH=${RP_CAP_FLUSH:-10}
+RP_SAMPLES=${RP_SAMPLES:-2}
 RP_LOG_MIB=${RP_LOG_MIB:-512}
 RP_PY=${RP_PY:-/usr/bin/python3}
 [[ -x $RP_PY ]] || RP_PY=python3
@@ -57,7 +65,8 @@ RP_DIR=$TEST_TMP/replay
 RP_MAN=$RP_DIR/manifest
 RP_NPUT=0
 RP_FAILS=()
-RP_DATA_CHECKED=0 RP_VIEW_RESULT=
+RP_DATA_CHECKED=0 RP_VIEW_RESULT='' RP_SWEPT=0 RP_POINTS_DONE=0
+RP_MDUMP=${RP_MDUMP:-$REPO/userspace/replica-mdump}
 REGION_BYTES=$((RP_RS * 512))
 
 _rp_loop() {	# _rp_loop FILE SIZE: loop device on a new sparse file
@@ -76,6 +85,7 @@ _rp_linears() {	# _rp_linears PREFIX DEV
 RP_NAMES=(meta src tgt)
 
 rp_setup() {
+	[[ -x $RP_MDUMP ]] || skip "userspace/replica-mdump is not built (make -C userspace)"
 	mkdir -p "$RP_DIR"
 	: > "$RP_MAN"
 	RP_DISK=$(_rp_loop "$RP_DIR/disk.img" $((RP_TOTAL * 512)))
@@ -121,6 +131,28 @@ rp_log_stop() {
 	_unregister "loop $RP_DISK"
 	rm -f "$RP_DIR/disk.img"
 	step "logging stopped: $(du -m "$RP_DIR/log.img" | cut -f1) MiB of log"
+}
+
+rp_sweep() {
+	local out rc=0 line p k m c
+	out=$("$RP_PY" "$SELFTESTS_DIR/log-replay.py" sweep "$RP_DIR/log.img" "$RP_DIR/base.img" \
+		--devs "0:$RP_META_SECT,${RP_OFF[1]}:$RP_SECT,${RP_OFF[2]}:$RP_SECT" \
+		--manifest "$RP_MAN" --region "$REGION_BYTES" --mdump "$RP_MDUMP" "$@" 2>&1) || rc=$?
+	case $out in
+	"SWEEP OK "*)
+		read -r _ _ p k m c <<<"$out"
+		RP_SWEPT=$((RP_SWEPT + p))
+		step "sweep: every durable state checked: all $p flush/FUA points (and $k marks), $m metadata states, $c region checks"
+		;;
+	*)
+		while read -r line; do
+			[[ $line == "SWEEP BAD "* ]] || { log "$line"; continue; }
+			RP_FAILS+=("sweep: ${line#SWEEP BAD }")
+			log "SWEEP FAILED: ${line#SWEEP BAD }"
+		done <<<"$out"
+		((${#RP_FAILS[@]})) || RP_FAILS+=("sweep: log-replay.py sweep exited $rc: $(tail -n 1 <<<"$out")")
+		;;
+	esac
 }
 
 rp_replay_begin() {
@@ -255,7 +287,7 @@ rp_fsck() {
 
 rp_done() {
 	local mode=${1:-$TEST_NAME}
-	log "REPLAY SUMMARY $mode: $RP_POINTS_DONE replay points checked, ${#RP_FAILS[@]} failed; ${RP_EXTRA:-}"
+	log "REPLAY SUMMARY $mode: $RP_SWEPT flush/FUA points swept (every one, checked offline), $RP_POINTS_DONE replay points loaded and checked, ${#RP_FAILS[@]} failed; ${RP_EXTRA:-}"
 	if ((${#RP_FAILS[@]})); then
 		fail "${#RP_FAILS[@]} of $RP_POINTS_DONE replay points failed; first: ${RP_FAILS[0]}"
 	fi

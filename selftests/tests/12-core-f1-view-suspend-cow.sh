@@ -33,33 +33,6 @@ RS=8
 DEVS="$META $SRC $TGT $RS"
 RUNTIME=30
 
-# suspend_burst NAME SECONDS: suspend and resume NAME as often as possible
-# for SECONDS (DM_DEV_SUSPEND ioctls from one process: dmsetup costs
-# seconds per call in a loaded TCG guest); prints the number of cycles.
-# Each ioctl is bounded (SIGALRM interrupts a suspend that waits).
-suspend_burst() {
-	python3 - "$1" "$2" <<'PY'
-import fcntl, os, signal, struct, sys, time
-name, secs = sys.argv[1].encode(), float(sys.argv[2])
-DM_DEV_SUSPEND = (3 << 30) | (312 << 16) | (0xfd << 8) | 6
-DM_SUSPEND_FLAG = 1 << 1
-fd = os.open("/dev/mapper/control", os.O_RDWR)
-def suspend(flags):
-    buf = bytearray(312)
-    struct.pack_into("=10I", buf, 0, 4, 0, 0, 312, 312, 0, 0, flags, 0, 0)
-    buf[48:48 + len(name)] = name
-    signal.alarm(20)
-    fcntl.ioctl(fd, DM_DEV_SUSPEND, buf)
-    signal.alarm(0)
-n, end = 0, time.monotonic() + secs
-while time.monotonic() < end:
-    suspend(DM_SUSPEND_FLAG)
-    suspend(0)
-    n += 1
-print(n)
-PY
-}
-
 run_case() {
 	local type=$1 i n c t_end fio_pid waited done_ios
 	step "$type"

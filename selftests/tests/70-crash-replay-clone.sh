@@ -62,6 +62,7 @@ log "at the end of the workload: ${ST[line]}"
 dm_remove snap
 dm_remove org
 rp_log_stop
+rp_sweep --pit "$PIT" --src-role src
 
 rp_replay_begin
 nhyd=0

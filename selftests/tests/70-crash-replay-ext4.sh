@@ -8,13 +8,13 @@
 # (after the journal replay a mount would do) finds the target and the
 # source clean; snapshot: both tables load, e2fsck -fn finds the view (the
 # PIT: a cleanly unmounted ext4) clean as it is, and the source clean after
-# its journal replay.  Points: at most RP_CAP_FLUSH=12 flush/FUA points and
-# 3 samples per log.
+# its journal replay.  Points loaded: at most RP_CAP_FLUSH=6 flush/FUA
+# points and 1 sample per log; every flush/FUA point is swept (rp_sweep).
 # timeout: 900
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
-RP_CAP_FLUSH=${RP_CAP_FLUSH_EXT4:-8} RP_SAMPLES=2
+RP_CAP_FLUSH=${RP_CAP_FLUSH_EXT4:-6} RP_SAMPLES=1
 . "$SELFTESTS_DIR/replay-lib.sh"
 require_module dm-log-writes ext4
 require_cmd mkfs.ext4 e2fsck
@@ -61,6 +61,7 @@ fsync_load "$MNT" 8
 umount "$MNT"
 dm_remove m1
 rp_log_stop
+rp_sweep
 
 rp_replay_begin
 mp=0
@@ -102,6 +103,7 @@ fsync_load "$MNT" 8
 umount "$MNT"
 dm_remove org
 rp_log_stop
+rp_sweep
 
 RP_POINTS_MIRROR=$mp
 rp_replay_begin

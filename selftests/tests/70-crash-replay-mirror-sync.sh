@@ -53,6 +53,7 @@ wait_synced m1 60
 for r in 16 17; do rp_put "$DEV" src $((r * RB)) 4096; done
 dm_remove m1
 rp_log_stop
+rp_sweep --src-role src
 TOUCHED=$((18 + 32))	# regions 0..17 and 32..63
 
 rp_replay_begin

@@ -12,7 +12,7 @@
 # "restoring" or, once the load finished it, as a new pit_ns); before it,
 # the PIT view must show the PIT (snapshot, clone)
 # and a fractured mirror's target must still be the fracture image.
-# Points: at most RP_CAP_FLUSH=8 flush/FUA points and 2 samples per log,
+# Points loaded: at most RP_CAP_FLUSH=6 flush/FUA points and 1 sample per log,
 # all after the mark logged just before the restore message (a replay
 # before it is the 70-crash-replay-snapshot/clone/mirror ground), plus the
 # start and the end of the log.
@@ -20,7 +20,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
-RP_CAP_FLUSH=${RP_CAP_FLUSH_RESTORE:-8} RP_SAMPLES=2 RP_AFTER_MARK=pre-restore
+RP_CAP_FLUSH=${RP_CAP_FLUSH_RESTORE:-6} RP_SAMPLES=1 RP_AFTER_MARK=pre-restore
 . "$SELFTESTS_DIR/replay-lib.sh"
 require_module dm-log-writes
 RB=$REGION_BYTES
@@ -67,6 +67,7 @@ pit_restore() {
 	dm_remove snap
 	dm_remove org
 	rp_log_stop
+	rp_sweep --pit "$PIT" --view-role none
 	check_restore_points "$type" "$ot" "$vt"
 }
 
@@ -137,6 +138,7 @@ wait_synced m1 120
 rp_mark restored
 dm_remove m1
 rp_log_stop
+rp_sweep
 
 rp_replay_begin
 inprog=0 done_=0 frac=0

@@ -61,6 +61,7 @@ for r in 5 6; do rp_put "$ORG" src $((r * RB)) 4096; done
 dm_remove snap
 dm_remove org
 rp_log_stop
+rp_sweep --pit "$PIT" --src-role src
 
 rp_replay_begin
 npv=0
