@@ -65,7 +65,7 @@ RP_DIR=$TEST_TMP/replay
 RP_MAN=$RP_DIR/manifest
 RP_NPUT=0
 RP_FAILS=()
-RP_DATA_CHECKED=0 RP_VIEW_RESULT='' RP_SWEPT=0 RP_POINTS_DONE=0
+RP_DATA_CHECKED=0 RP_VIEW_RESULT='' RP_SWEPT=0 RP_POINTS_DONE=0 RP_SWEEP_FAILS=0
 RP_MDUMP=${RP_MDUMP:-$REPO/userspace/replica-mdump}
 REGION_BYTES=$((RP_RS * 512))
 
@@ -148,9 +148,13 @@ rp_sweep() {
 		while read -r line; do
 			[[ $line == "SWEEP BAD "* ]] || { log "$line"; continue; }
 			RP_FAILS+=("sweep: ${line#SWEEP BAD }")
+			RP_SWEEP_FAILS=$((RP_SWEEP_FAILS + 1))
 			log "SWEEP FAILED: ${line#SWEEP BAD }"
 		done <<<"$out"
-		((${#RP_FAILS[@]})) || RP_FAILS+=("sweep: log-replay.py sweep exited $rc: $(tail -n 1 <<<"$out")")
+		((RP_SWEEP_FAILS)) || {
+			RP_FAILS+=("sweep: log-replay.py sweep exited $rc: $(tail -n 1 <<<"$out")")
+			RP_SWEEP_FAILS=1
+		}
 		;;
 	esac
 }
@@ -287,8 +291,9 @@ rp_fsck() {
 
 rp_done() {
 	local mode=${1:-$TEST_NAME}
-	log "REPLAY SUMMARY $mode: $RP_SWEPT flush/FUA points swept (every one, checked offline), $RP_POINTS_DONE replay points loaded and checked, ${#RP_FAILS[@]} failed; ${RP_EXTRA:-}"
+	local nload=$((${#RP_FAILS[@]} - RP_SWEEP_FAILS))
+	log "REPLAY SUMMARY $mode: $RP_SWEPT flush/FUA points swept (every one, checked offline; $RP_SWEEP_FAILS failures), $RP_POINTS_DONE replay points loaded and checked ($nload failed); ${RP_EXTRA:-}"
 	if ((${#RP_FAILS[@]})); then
-		fail "${#RP_FAILS[@]} of $RP_POINTS_DONE replay points failed; first: ${RP_FAILS[0]}"
+		fail "$RP_SWEEP_FAILS sweep failures, $nload of $RP_POINTS_DONE loaded replay points failed; first: ${RP_FAILS[0]}"
 	fi
 }

@@ -21,6 +21,7 @@
 # the devices stay open (loop devices on tmpfs, not brd, so later tests can
 # still reload brd).  rmmod at the end of the run then fails too.
 # timeout: 200
+# cpus: 2
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
 require_cmd fio timeout

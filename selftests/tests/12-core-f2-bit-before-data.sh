@@ -17,6 +17,7 @@
 # the point in time on the target.  Origin writes that never complete
 # (finding 1, the same trigger) fail the test too.
 # timeout: 400
+# cpus: 2
 . "$(dirname "$0")/../lib.sh"
 . "$SELFTESTS_DIR/mirror-lib.sh"
 . "$SELFTESTS_DIR/pit-lib.sh"
