@@ -75,10 +75,14 @@ wait_synced m1 30
 
 log "target failure under write-behind"
 fio --name=verify --filename="$DEV" --direct=1 --ioengine=libaio --iodepth=16 \
-	--rw=randwrite --bs=4k --size=16M --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
-	--do_verify=1 --randseed=77 --output="$TEST_TMP/fio.out" &
+	--rw=randwrite --bs=4k --size=16M --io_size=64M --verify=crc32c --verify_fatal=1 \
+	--verify_state_save=0 --do_verify=1 --randseed=77 --output="$TEST_TMP/fio.out" &
 FIO=$!
-sleep 2
+_lagging() { rstat "$1"; ((S_LAG > 0)); }
+wait_for 20 _lagging m1 || log "no write-behind seen in flight before the failure"
+sleep 1
+# the target must fail under the load, not after it
+kill -0 "$FIO" 2>/dev/null || fail "fio ended before the target failed (make its load longer)"
 dm_swap tleg "0 $SZ error"
 wait "$FIO" || fail "host saw errors with a failed target leg: $(grep -iE 'err|verify' "$TEST_TMP/fio.out" | head -n 5)"
 rstat m1
