@@ -358,7 +358,7 @@ def cmd_view(rp, man, dev, pit, role):
         reg = off // REGION
         if (off + ln - 1) // REGION != reg:
             return "BAD manifest write %s spans regions" % name
-        writes.setdefault(reg, []).append((name, off, ln, cf))
+        writes.setdefault(reg, []).append((name, off, chunk(cf)))
     npit = nview = 0
     fd = os.open(pit, os.O_RDONLY)
     try:
@@ -371,29 +371,10 @@ def cmd_view(rp, man, dev, pit, role):
                 o = reg * REGION - base
                 want = wbuf[o:o + REGION]
                 got = gbuf[o:o + REGION]
-                if reg not in writes:
-                    if got != want:
-                        return "BAD region %d of %s differs from the point-in-time image (%s)" % (
-                            reg, dev, first_diff(got, want, reg))
-                    npit += 1
-                    continue
-                # PIT plus any prefix of this region's view writes (in order):
-                # a later write is not acknowledged before an earlier one here
-                cands = [(None, want)]
-                cur = bytearray(want)
-                for (name, off, ln, cf) in writes[reg]:
-                    wo = off - reg * REGION
-                    cur[wo:wo + ln] = chunk(cf)
-                    cands.append((name, bytes(cur)))
-                match = [j for j, (_, c) in enumerate(cands) if c == got]
-                if not match:
-                    return "BAD region %d of %s (view-written) is neither the PIT data nor the PIT data with the view writes (%s)" % (
-                        reg, dev, first_diff(got, want, reg))
-                m = max(match)
-                need = max([j + 1 for j, (name, _, _, _) in enumerate(writes[reg]) if name in marks] or [0])
-                if m < need:
-                    return "BAD region %d of %s lacks view write %s, acknowledged and flushed before the point" % (
-                        reg, dev, writes[reg][need - 1][0])
+                m, why = view_region(got, want, reg, writes.get(reg, []), marks)
+                if why:
+                    return "BAD region %d of %s%s %s" % (
+                        reg, dev, " (view-written)" if reg in writes else "", why)
                 if m:
                     nview += 1
                 else:
@@ -401,6 +382,32 @@ def cmd_view(rp, man, dev, pit, role):
     finally:
         os.close(fd)
     return "OK %d %d %d" % (size // REGION, npit, nview)
+
+
+def view_region(got, want, reg, writes, marks):
+    """One region of a point-in-time image as read (got) against its PIT
+    data (want) and the view writes to it, in order ((name, byte_off,
+    data)): it must hold the PIT data with a prefix of them (a later write
+    is not acknowledged before an earlier one), at least up to the last one
+    whose mark is in marks.  Returns (number of view writes it holds, None)
+    or (that, the reason it is wrong)."""
+    cands = [want]
+    cur = bytearray(want)
+    for (name, off, data) in writes:
+        wo = off - reg * REGION
+        cur[wo:wo + len(data)] = data
+        cands.append(bytes(cur))
+    match = [j for j, c in enumerate(cands) if c == got]
+    if not match:
+        if writes:
+            return None, "is neither the PIT data nor the PIT data with the view writes (%s)" % (
+                first_diff(got, want, reg))
+        return None, "differs from the point-in-time image (%s)" % first_diff(got, want, reg)
+    m = max(match)
+    need = max([j + 1 for j, w in enumerate(writes) if w[0] in marks] or [0])
+    if m < need:
+        return m, "lacks view write %s, acknowledged and flushed before the point" % writes[need - 1][0]
+    return m, None
 
 
 def size_of(path):
@@ -570,7 +577,7 @@ class Sweep:
         self.view_writes = {}
         for (name, r, off, ln, cf) in self.man:
             if r == self.view_role:
-                self.view_writes.setdefault(off // REGION, []).append((name, off, ln, chunk(cf)))
+                self.view_writes.setdefault(off // REGION, []).append((name, off, chunk(cf)))
         self.bits = None
         self.mdump_proc = None
         self.bad = []
@@ -626,24 +633,10 @@ class Sweep:
             return None
         img = self.read(self.tgt_off + reg * REGION, REGION) if bit else s
         want = self.pit[reg * REGION:(reg + 1) * REGION]
-        where = "target" if bit else "source"
-        cands = [want]
-        cur = bytearray(want)
-        for (name, off, ln, data) in self.view_writes.get(reg, []):
-            wo = off - reg * REGION
-            cur[wo:wo + ln] = data
-            cands.append(bytes(cur))
-        match = [j for j, c in enumerate(cands) if c == img]
-        if not match:
-            return "region %d (bit %d: read from the %s) is not the point in time%s (%s)" % (
-                reg, bit, where, " nor it with its view writes" if len(cands) > 1 else "",
-                first_diff(img, want, reg))
-        marks = set(self.rp.marks)
-        ws = self.view_writes.get(reg, [])
-        need = max([j + 1 for j, w in enumerate(ws) if w[0] in marks] or [0])
-        if max(match) < need:
-            return "region %d (bit %d: read from the %s) lacks view write %s, acknowledged and flushed before the point" % (
-                reg, bit, where, ws[need - 1][0])
+        _, why = view_region(img, want, reg, self.view_writes.get(reg, []), set(self.rp.marks))
+        if why:
+            return "region %d (bit %d: read from the %s) %s" % (
+                reg, bit, "target" if bit else "source", why)
         return None
 
     def check_src_writes(self):
@@ -821,12 +814,73 @@ def cmd_selftest(argv):
         f.write(b"Z" * ss)
     expect("view: torn region", cmd_view(rp, vman, op, bp, "view").startswith("BAD region 5"))
     expect("equal", cmd_equal(bp, bp) == "OK" and cmd_equal(bp, op).startswith("BAD"))
+    sweep_selftest(d, ent, ss, expect)
+    REGION = 1024
     for n in os.listdir(d):
         os.unlink(os.path.join(d, n))
     os.rmdir(d)
     if bad:
         sys.exit("log-replay selftest FAILED: " + "; ".join(bad))
     print("log-replay selftest: ok")
+
+
+def sweep_selftest(d, ent, ss, expect):
+    """the sweep on synthetic logs, with a stand-in for replica-mdump that
+    reads byte 0 of the metadata as the bits of two 1 KiB regions and byte 1
+    as the sync type: meta = sectors 0-1, source 2-5, target 6-9"""
+    import contextlib
+    import io
+    fake = os.path.join(d, "fake-mdump")
+    with open(fake, "w") as f:
+        f.write("#!%s\nimport sys\nfor l in sys.stdin:\n"
+                "    o, n = map(int, l.split())\n"
+                "    b = open(sys.argv[2], 'rb').read()[o:o + 2]\n"
+                "    print('ok slot 0 generation 1 flags 0 sync_type %%d mode 2 copy_state 4 "
+                "region_sectors 2 nr_regions 2 bits_set 0 store_slots 0' %% b[1])\n"
+                "    print('bits %%02x' %% (b[0] & 3))\n    print('end', flush=True)\n" % sys.executable)
+    os.chmod(fake, 0o755)
+
+    def meta(bits, st):
+        return bytes([bits, st]).ljust(ss, b"\0")
+
+    def run(name, base, es, pit=None):
+        lp, bp = os.path.join(d, name + ".log"), os.path.join(d, name + ".base")
+        log = bytearray(struct.pack("<QQQI", MAGIC, 1, len(es), ss).ljust(ss, b"\0"))
+        for e in es:
+            log += e
+        open(lp, "wb").write(log)
+        open(bp, "wb").write(base)
+        argv = [lp, bp, "--devs", "0:2,2:4,6:4", "--region", "1024", "--mdump", fake]
+        if pit:
+            open(os.path.join(d, "pit"), "wb").write(pit)
+            argv += ["--pit", os.path.join(d, "pit")]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = Sweep(argv).run()
+        return rc, out.getvalue()
+    P, N, Z = b"P" * 1024, b"N" * 1024, bytes(1024)
+    base = meta(0, 7) + bytes(ss) + P + P + Z + Z
+    # a bit committed before its copy was flushed on the target
+    rc, out = run("early", base, [ent(6, 2, 0, P), ent(0, 1, F_FUA, meta(1, 7))])
+    expect("sweep: bit before its data", rc == 1 and "region 0 (bit 1: read from the target)" in out)
+    # the same with the target flushed first, then the origin overwritten
+    rc, out = run("ordered", base, [ent(6, 2, 0, P), ent(6, 0, F_FLUSH),
+                                    ent(0, 1, F_FUA, meta(1, 7)), ent(2, 2, 0, N),
+                                    ent(2, 0, F_FLUSH)])
+    expect("sweep: copy, flush, bit, overwrite", rc == 0 and out.startswith("SWEEP OK 3 0 "))
+    # the origin overwritten before the bit was durable
+    rc, out = run("overwrite", base, [ent(6, 2, 0, P), ent(2, 2, F_FUA, N)])
+    expect("sweep: overwrite before the bit", rc == 1 and "(bit 0: read from the source)" in out)
+    # mirror: a clean region whose legs differ
+    A = b"A" * 1024
+    mbase = meta(0, 6) + bytes(ss) + A + A + A + A
+    rc, out = run("mirror", mbase, [ent(0, 1, F_FUA, meta(2, 6)), ent(4, 2, F_FUA, N),
+                                    ent(0, 1, F_FUA, meta(0, 6))])
+    expect("sweep: mirror clean with unequal legs", rc == 1 and "mirror region 1 is clean" in out)
+    rc, out = run("mirror-ok", mbase, [ent(0, 1, F_FUA, meta(2, 6)), ent(4, 2, F_FUA, N),
+                                       ent(8, 2, 0, N), ent(6, 0, F_FLUSH),
+                                       ent(0, 1, F_FUA, meta(0, 6))])
+    expect("sweep: mirror resynced, then clean", rc == 0)
 
 
 def shutil_copy(a, b):
