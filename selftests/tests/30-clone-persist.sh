@@ -30,7 +30,12 @@ PIT_NS=${ST[pit_ns]} UUID=${ST[uuid]}
 _copied_over() { (($(stv org in_sync) > $1)); }
 # progress: in_sync goes past $1 within a few seconds
 progress() {
-	wait_for 15 _copied_over "$1" || fail "no hydration progress past $1: $(dmsetup status org)"
+	local before
+	wait_for 15 _copied_over "$1" && return 0
+	# stalled or only slow? look again a little later
+	before=$(dmsetup status org)
+	sleep 10
+	fail "no hydration progress past $1 in 15 s: $before; 10 s later: $(dmsetup status org); table: $(dmsetup table org)"
 }
 # in_sync must not go back; status must be the same relationship
 check_kept() {	# check_kept WHAT MIN_IN_SYNC
