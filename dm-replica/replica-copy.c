@@ -238,7 +238,13 @@ void replica_start_copies(struct replica *rep)
 		} else {
 			len = __extend_copy(rep, e, budget);
 		}
-		rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
+		/*
+		 * Only background copies spend the budget: a burst of
+		 * copy-on-write copies would otherwise stop hydration until
+		 * its bytes were paid back at copy_rate_max.
+		 */
+		if (!priority)
+			rep->rate_window_bytes += (u64)len << SECTOR_SHIFT;
 		spin_unlock_irq(&rep->lock);
 
 		from.count = len;
