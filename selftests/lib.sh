@@ -224,10 +224,12 @@ assert_match() {
 	[[ $1 =~ $2 ]] || fail "${3:-value}: '$1' does not match /$2/"
 }
 
+# (SECONDS stretch by TEST_TIMEOUT_SCALE, like the test's timeout: the debug
+# kernel is several times slower)
 wait_for() {
 	local secs=${1:?wait_for SECONDS CMD...} end
 	shift
-	end=$((SECONDS + secs))
+	end=$((SECONDS + secs * ${TEST_TIMEOUT_SCALE:-1}))
 	until "$@" 2>/dev/null; do
 		((SECONDS < end)) || { echo "wait_for: timed out: $*" >&2; return 1; }
 		sleep 0.1

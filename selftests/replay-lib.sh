@@ -264,7 +264,7 @@ rp_equal() {
 
 # rp_wait NAME SECS COND: wait_for COND NAME, rp_fail otherwise
 rp_wait() {
-	local name=$1 secs=$2 cond=$3 end=$((SECONDS + $2))
+	local name=$1 secs=$2 cond=$3 end=$((SECONDS + $2 * ${TEST_TIMEOUT_SCALE:-1}))
 	while :; do
 		"$cond" "$name" && return 0
 		((SECONDS < end)) || break
