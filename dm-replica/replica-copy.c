@@ -182,6 +182,18 @@ static u64 __pick_copy_region(struct replica *rep, bool *priority)
 	return U64_MAX;
 }
 
+/*
+ * A background pick that is not copied after all (no budget, no store
+ * slot, no entry): scan from it again next time, so that a rate-limited
+ * copy goes in order instead of skipping a region at every worker run.
+ */
+static void __unpick_copy_region(struct replica *rep, u64 region,
+				 bool priority)
+{
+	if (!priority)
+		rep->copy_cursor = region;
+}
+
 static bool __legs_can_copy(struct replica *rep)
 {
 	return __replica_copies_possible(rep) && !rep->async_discards &&
@@ -213,13 +225,15 @@ void replica_start_copies(struct replica *rep)
 		/* Held bios wait on priority copies: no rate limit for them. */
 		budget = priority || region == U64_MAX ? U64_MAX :
 			 copy_budget(rep);
-		if (region == U64_MAX || !budget ||
-		    rep->ops->copy_place(rep, region, &spare_slot)) {
+		if (region == U64_MAX) {
 			spin_unlock_irq(&rep->lock);
 			break;
 		}
-		e = __replica_get_entry(rep, region, &spare);
+		e = NULL;
+		if (budget && !rep->ops->copy_place(rep, region, &spare_slot))
+			e = __replica_get_entry(rep, region, &spare);
 		if (!e) {
+			__unpick_copy_region(rep, region, priority);
 			spin_unlock_irq(&rep->lock);
 			break;
 		}
