@@ -108,6 +108,42 @@ rp_log_start() {
 	step "logging started"
 }
 
+# rp_pit_image: a random source and its image, $PIT: the point in time of
+# a snapshot or clone taken next (pit-lib.sh's fill_random and save_image)
+rp_pit_image() {
+	fill_random "$RP_SRC"
+	PIT=$RP_DIR/pit.img
+	save_image "$RP_SRC" "$PIT"
+}
+
+# rp_pit_open [ARG]: for a snapshot or clone replay whose tables the test
+# prints with `otable META SRC TGT [ARG]` and `vtable META SRC TGT`: the
+# point in time taken outside the log (otable gets ARG), then the log
+# started and both loaded again as org and snap ($ORG, $SNAP); RB is the
+# region size in bytes.
+rp_pit_open() {
+	rp_pit_image
+	dm_create org "$(otable $RP_META $RP_SRC $RP_TGT "$@")"
+	dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
+	dm_remove snap
+	dm_remove org
+	rp_log_start
+	ORG=$(dm_dev org) SNAP=$(dm_dev snap) RB=$REGION_BYTES
+	dm_create org "$(otable $RP_META $RP_SRC $RP_TGT)"
+	dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
+}
+
+# rp_race DEV OFFSET SIZE IOS: two racing fio writers of 4 KiB blocks with
+# an fsync every 4 writes, IOS writes each, over OFFSET/SIZE of DEV, in the
+# background ($RP_RACE_PID; `wait` on it)
+rp_race() {
+	fio --name=race --filename="$1" --direct=1 --ioengine=psync --numjobs=2 \
+		--rw=randwrite --bs=4k --offset="$2" --size="$3" --number_ios="$4" --fsync=4 \
+		--randrepeat=0 --output=/dev/null &
+	RP_RACE_PID=$!
+	defer stop_bg "$RP_RACE_PID"
+}
+
 rp_mark() { dmsetup message lw 0 mark "${1:?rp_mark NAME}"; }
 
 rp_put() {

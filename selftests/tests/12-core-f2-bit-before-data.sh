@@ -35,9 +35,7 @@ run_case() {
 	rp_setup
 	ot="0 $RP_SECT replica $type sync $RP_META $RP_SRC $RP_TGT $RP_RS 0 2 commit_ms 50"
 	vt="0 $RP_SECT replica view $type $RP_META $RP_SRC $RP_TGT $RP_RS"
-	fill_random "$RP_SRC"
-	PIT=$RP_DIR/pit.img
-	save_image "$RP_SRC" "$PIT"
+	rp_pit_image
 	dm_create f2org "$ot"
 	# a clone paused before it hydrates anything: every origin write a copy
 	[[ $type == snapshot ]] || msg f2org pause

@@ -22,23 +22,8 @@ require_module dm-log-writes
 rp_setup
 otable() { echo "0 $RP_SECT replica clone sync $1 $2 $3 $RP_RS 0 4 commit_ms 500 copy_rate_max ${4:-256}"; }
 vtable() { echo "0 $RP_SECT replica view clone $1 $2 $3 $RP_RS"; }
-fill_random "$RP_SRC"
-PIT=$RP_DIR/pit.img
-save_image "$RP_SRC" "$PIT"
-dm_create org "$(otable $RP_META $RP_SRC $RP_TGT 1)"
-dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
-dm_remove snap
-dm_remove org
-
-rp_log_start
-ORG=$(dm_dev org) SNAP=$(dm_dev snap) RB=$REGION_BYTES
-dm_create org "$(otable $RP_META $RP_SRC $RP_TGT)"
-dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
-fio --name=race --filename="$ORG" --direct=1 --ioengine=psync --numjobs=2 \
-	--rw=randwrite --bs=4k --offset=4M --size=2M --number_ios=60 --fsync=4 \
-	--randrepeat=0 --output=/dev/null &
-FIO=$!
-defer stop_bg "$FIO"
+rp_pit_open 1
+rp_race "$ORG" 4M 2M 60
 for r in 100 101 102; do rp_put "$ORG" src $((r * RB + 4096)) 8192; done
 for r in 110 111; do rp_put "$SNAP" view $((r * RB + 8192)) 8192; done
 rp_put "$SNAP" view $((112 * RB)) "$RB"
@@ -56,7 +41,7 @@ dm_remove snap
 rp_put "$ORG" src $((105 * RB)) 4096
 dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
 rp_put "$SNAP" view $((113 * RB)) 4096
-wait "$FIO" || fail "fio failed"
+wait "$RP_RACE_PID" || fail "fio failed"
 st org
 log "at the end of the workload: ${ST[line]}"
 dm_remove snap

@@ -33,9 +33,7 @@ pit_restore() {
 	rp_setup
 	ot="0 $RP_SECT replica $type sync %s %s %s $RP_RS 0 4 commit_ms 500 copy_rate_max %s"
 	vt="0 $RP_SECT replica view $type %s %s %s $RP_RS"
-	fill_random "$RP_SRC"
-	PIT=$RP_DIR/pit.img
-	save_image "$RP_SRC" "$PIT"
+	rp_pit_image
 	# shellcheck disable=SC2059
 	dm_create org "$(printf "$ot" $RP_META $RP_SRC $RP_TGT 1)"
 	dm_remove org

@@ -22,24 +22,9 @@ require_module dm-log-writes
 rp_setup
 otable() { echo "0 $RP_SECT replica snapshot sync $1 $2 $3 $RP_RS 0 2 commit_ms 500"; }
 vtable() { echo "0 $RP_SECT replica view snapshot $1 $2 $3 $RP_RS"; }
-fill_random "$RP_SRC"
-PIT=$RP_DIR/pit.img
-save_image "$RP_SRC" "$PIT"
-dm_create org "$(otable $RP_META $RP_SRC $RP_TGT)"
-dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
-dm_remove snap
-dm_remove org
-
-rp_log_start
-ORG=$(dm_dev org) SNAP=$(dm_dev snap) RB=$REGION_BYTES
-dm_create org "$(otable $RP_META $RP_SRC $RP_TGT)"
-dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
+rp_pit_open
 # regions 64..127: two racing writers on the origin, copy-on-write
-fio --name=race --filename="$ORG" --direct=1 --ioengine=psync --numjobs=2 \
-	--rw=randwrite --bs=4k --offset=4M --size=4M --number_ios=60 --fsync=4 \
-	--randrepeat=0 --output=/dev/null &
-FIO=$!
-defer stop_bg "$FIO"
+rp_race "$ORG" 4M 4M 60
 for r in 0 1 2; do rp_put "$ORG" src $((r * RB + 4096)) 8192; done
 for r in 8 9 10; do rp_put "$SNAP" view $((r * RB + 8192)) 8192; done
 rp_put "$SNAP" view $((11 * RB)) "$RB"		# a whole region
@@ -56,7 +41,7 @@ rp_put "$ORG" src $((4 * RB)) 4096
 dm_create snap "$(vtable $RP_META $RP_SRC $RP_TGT)"
 rp_put "$SNAP" view $((12 * RB)) 4096
 rp_put "$SNAP" view $((9 * RB + 49152)) 4096	# a second view write to a region
-wait "$FIO" || fail "fio failed"
+wait "$RP_RACE_PID" || fail "fio failed"
 for r in 5 6; do rp_put "$ORG" src $((r * RB)) 4096; done
 dm_remove snap
 dm_remove org
