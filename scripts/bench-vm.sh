@@ -14,6 +14,13 @@
 #                   "memory mirror-ram mirror-vd snapshot clone lag")
 #   DMCLONE_KO      out-of-tree dm-clone.ko, or "skip:<reason>"
 #   REPLICA_KO      dm-replica.ko (default build/<kver>/dm-replica.ko)
+#   BASELINE_KO     optional: another dm-replica.ko (scripts/bench
+#                   --baseline REV); every dm-replica configuration then
+#                   also runs on it, as "<config>@base", right after
+#   BASELINE_REV    the revision it was built from (for the log)
+#   BENCH_ROUNDS    with a baseline: rounds of each this-tree/baseline
+#                   pair of the mirror and snapshot groups (default 3; the
+#                   order swaps every round; the report takes medians)
 #
 # Devices: brd /dev/ram0..2 (RAM) and virtio disks /dev/vda..c (files on
 # the host), used as source, target and metadata (log, COW, pool metadata).
@@ -32,6 +39,21 @@ REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 read -r KREL < /proc/sys/kernel/osrelease
 REPLICA_KO=${REPLICA_KO:-$REPO/build/$KREL/dm-replica.ko}
 DMCLONE_KO=${DMCLONE_KO:-skip:not built}
+BASELINE_KO=${BASELINE_KO:-}
+# the dm-replica builds measured: "" (this tree), "@base" (BASELINE_KO)
+VARIANTS=("")
+[[ -n $BASELINE_KO ]] && VARIANTS+=("@base")
+ROUNDS=1
+[[ -n $BASELINE_KO ]] && ROUNDS=${BENCH_ROUNDS:-3}
+ROUND_TAG=		# fio/status ids of rounds after the first: ".r<N>"
+# variants_of CONFIG ROUND: CONFIG in each build, swapped in even rounds
+variants_of() {
+	if (($2 % 2)); then
+		printf '%s\n' "${VARIANTS[@]/#/$1}"
+	else
+		printf '%s\n' "${VARIANTS[@]/#/$1}" | tac
+	fi
+}
 REGION=128			# sectors: 64 KiB region / chunk / block size
 WS=$((WS_MB * 2048))		# sectors
 CWS=$((WS * 2))			# clone size: hydration needs seconds to be timed
@@ -148,7 +170,7 @@ perf_report() {
 # configuration this way.  With STATUSDEVS, each job snapshots the dm status
 # of those devices and /proc/diskstats before and after it runs.
 fio_batch() {
-	local g=$1 c=$2 cfg=$3 sdevs=$4 id=$2.$3 job w dev a
+	local g=$1 c=$2 cfg=$3 sdevs=$4 id=$2.$3$ROUND_TAG job w dev a
 	shift 4
 	job=/tmp/bench-$id.fio
 	: > "$job"
@@ -188,11 +210,9 @@ load_modules() {
 		dm-raid raid1 libcrc32c 2>/dev/null
 	modprobe brd rd_nr=3 rd_size=$(((WS_MB * 5 / 2) * 1024)) max_part=0 ||
 		say "brd not available"
-	if [[ ! -d /sys/module/dm_replica ]]; then
-		deps=$(modinfo -F depends "$REPLICA_KO")
-		for d in ${deps//,/ }; do modprobe -q "$d"; done
-		insmod "$REPLICA_KO" || { say "cannot load $REPLICA_KO"; exit 1; }
-	fi
+	deps=$(modinfo -F depends "$REPLICA_KO")
+	for d in ${deps//,/ }; do modprobe -q "$d"; done
+	use_replica "" || exit 1
 	DMCLONE_SKIP=
 	if [[ $DMCLONE_KO == skip:* ]]; then
 		DMCLONE_SKIP=${DMCLONE_KO#skip:}
@@ -202,6 +222,22 @@ load_modules() {
 	say "modules: $(lsmod | awk 'NR > 1 && /^(dm_|brd|raid1)/ {printf "%s ", $1}')"
 	{ echo "kernel $KREL"; echo "cmdline $(cat /proc/cmdline)"; nproc
 	  grep -E 'MemTotal' /proc/meminfo; } > "$OUT/env.txt"
+}
+
+# use_replica CONFIG: make the dm-replica build CONFIG names the loaded one
+# (a name ending in @base: BASELINE_KO, else REPLICA_KO).  Every device of
+# the other must be gone; the callers remove theirs after each run.
+REPLICA_LOADED=
+use_replica() {
+	local want=new ko=$REPLICA_KO
+	[[ $1 == *@base ]] && want=base ko=$BASELINE_KO
+	[[ $REPLICA_LOADED == "$want" ]] && return 0
+	if [[ -d /sys/module/dm_replica ]] && ! rmmod dm_replica; then
+		say "cannot unload dm_replica to load the $want build"
+		return 1
+	fi
+	insmod "$ko" || { say "cannot load $ko"; return 1; }
+	REPLICA_LOADED=$want
 }
 
 # --- memory: slab/vmalloc of a large sparse replica -----------------------------
@@ -239,14 +275,27 @@ group_memory() {
 }
 
 # --- mirror group: linear, dm-replica sync/async, dm-mirror, dm-raid raid1 -------
-MIRROR_CONFIGS=(linear rep-sync rep-async mirror-core mirror-disk raid1)
+MIRROR_CONFIGS=(linear "${VARIANTS[@]/#/rep-sync}" "${VARIANTS[@]/#/rep-async}"
+		mirror-core mirror-disk raid1)
+# "CONFIG ROUND" lines: every configuration once, then the later rounds of
+# the this-tree/baseline pairs
+mirror_runs() {
+	local cfg r
+	for cfg in "${MIRROR_CONFIGS[@]}"; do echo "$cfg 1"; done
+	for ((r = 2; r <= ROUNDS; r++)); do
+		for cfg in rep-sync rep-async; do
+			variants_of "$cfg" "$r" | sed "s/\$/ $r/"
+		done
+	done
+}
 mirror_setup() {	# mirror_setup CLASS CONFIG -> DEV (name "bm")
-	local c=$1 s=${SRC[$1]} t=${TGT[$1]} m=${META[$1]}
-	case $2 in
+	local c=$1 s=${SRC[$1]} t=${TGT[$1]} m=${META[$1]} cfg=${2%@base}
+	case $cfg in
 	linear) dmc bm "0 $WS linear $s 0" ;;
 	rep-sync|rep-async)
 		zero "$m" 64
-		dmc bm "0 $WS replica mirror ${2#rep-} $m $s $t $REGION 1 nosync" ;;
+		use_replica "$2" &&
+		dmc bm "0 $WS replica mirror ${cfg#rep-} $m $s $t $REGION 1 nosync" ;;
 	mirror-core)
 		dmc bm "0 $WS mirror core 2 $REGION nosync 2 $s 0 $t 0 1 handle_errors" ;;
 	mirror-disk)
@@ -262,8 +311,11 @@ group_mirror() {
 	local c=$1 cfg w
 	[[ -b ${SRC[$c]} && -b ${TGT[$c]} && -b ${META[$c]} ]] ||
 		{ skip_rec mirror "$c" all "devices ${SRC[$c]} ${TGT[$c]} ${META[$c]} missing"; return; }
-	for cfg in "${MIRROR_CONFIGS[@]}"; do
-		say "mirror $c/$cfg"
+	local round
+	while read -r cfg round; do
+		ROUND_TAG=
+		((round == 1)) || ROUND_TAG=.r$round
+		say "mirror $c/$cfg${ROUND_TAG/./ round }"
 		dmrm bm bmm0 bmm1
 		if ! mirror_setup "$c" "$cfg"; then
 			skip_rec mirror "$c" "$cfg" "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
@@ -282,7 +334,8 @@ group_mirror() {
 		fio_batch mirror "$c" "$cfg" "$([[ $cfg == rep-* ]] && echo bm)" \
 			"${WORKLOADS[@]/%/:/dev/mapper/bm}"
 		dmrm bm bmm0 bmm1
-	done
+	done < <(mirror_runs)
+	ROUND_TAG=
 }
 
 # --- snapshot group: first write after the PIT and steady state -----------------
@@ -303,16 +356,25 @@ group_snapshot() {	# group_snapshot CLASS
 	say "snapshot $c: prefill the source"
 	prefill "$s"
 
-	say "snapshot $c/rep-snap"
-	zero "$m" 64
-	dmrm so sv
-	if dmc so "0 $WS replica snapshot sync $m $s $t $REGION" &&
-	   dmc sv "0 $WS replica view snapshot $m $s $t $REGION"; then
-		snap_workloads "$c" rep-snap /dev/mapper/so /dev/mapper/sv so
-	else
-		skip_rec snapshot "$c" rep-snap "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
-	fi
-	dmrm sv so
+	local cfg round
+	for ((round = 1; round <= ROUNDS; round++)); do
+		ROUND_TAG=
+		((round == 1)) || ROUND_TAG=.r$round
+		for cfg in $(variants_of rep-snap "$round"); do
+			say "snapshot $c/$cfg${ROUND_TAG/./ round }"
+			zero "$m" 64
+			dmrm so sv
+			if use_replica "$cfg" &&
+			   dmc so "0 $WS replica snapshot sync $m $s $t $REGION" &&
+			   dmc sv "0 $WS replica view snapshot $m $s $t $REGION"; then
+				snap_workloads "$c" "$cfg" /dev/mapper/so /dev/mapper/sv so
+			else
+				skip_rec snapshot "$c" "$cfg" "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
+			fi
+			dmrm sv so
+		done
+	done
+	ROUND_TAG=
 
 	say "snapshot $c/dm-snapshot"
 	zero "$t" 64
@@ -455,34 +517,47 @@ group_clone() {
 	# loaded: the foreground reads go to the view (the clone, as with
 	# dm-clone); loaded_origin: to the origin, whose I/O is what makes
 	# dm-replica yield down to copy_rate_min.
-	local runs=() i
-	for ((i = 1; i <= HYD_REPS; i++)); do runs+=(idle); done
-	for mode in "${runs[@]}" loaded loaded_origin; do
-		say "clone rep-clone $mode"
+	# With a baseline the two builds alternate run by run.
+	local runs=() i v cfg mode
+	local -A idle_left
+	for ((i = 1; i <= HYD_REPS; i++)); do
+		for v in "${VARIANTS[@]}"; do runs+=("idle$v"); done
+	done
+	for v in "${VARIANTS[@]}"; do
+		runs+=("loaded$v" "loaded_origin$v")
+		idle_left[rep-clone$v]=$HYD_REPS
+	done
+	for run in "${runs[@]}"; do
+		mode=${run%@base} cfg=rep-clone${run#"$mode"}
+		say "clone $cfg $mode"
 		zero "$m" 64
 		dmrm co cv
-		if ! { dmc co "0 $CWS replica clone sync $m $s $t $REGION 1 start_inactive" &&
+		if ! { use_replica "$cfg" &&
+		       dmc co "0 $CWS replica clone sync $m $s $t $REGION 1 start_inactive" &&
 		       dmc cv "0 $CWS replica view clone $m $s $t $REGION"; }; then
-			skip_rec clone "$c" rep-clone "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
+			skip_rec clone "$c" "$cfg" "table refused: $(tail -n 1 "$OUT/dm-errors.log")"
 			dmrm cv co
-			break
+			continue
 		fi
-		snap_status "before rep-clone $mode" co
+		snap_status "before $cfg $mode" co
 		if [[ $mode == idle ]]; then
 			hydrate_idle co replica dmsetup message co 0 start &&
-				hyd_keep rep-clone "$HYD_REGIONS" "$HYD_SECS"
-			snap_status "after rep-clone $mode" co
-			((--i > 1)) || hyd_rec_best rep-clone
-			[[ $i == 1 && $(hydrated co replica) -ge $(total_regions) ]] &&
-				fio_batch clone "$c" rep-clone co r4k_view:/dev/mapper/cv
+				hyd_keep "$cfg" "$HYD_REGIONS" "$HYD_SECS"
+			snap_status "after $cfg $mode" co
+			# after the last idle run of a build: its best, and view reads
+			if ((--idle_left[$cfg] == 0)); then
+				hyd_rec_best "$cfg"
+				[[ $(hydrated co replica) -ge $(total_regions) ]] &&
+					fio_batch clone "$c" "$cfg" co r4k_view:/dev/mapper/cv
+			fi
 		else
 			local ldev=/dev/mapper/cv lname=load_fio
 			[[ $mode == loaded_origin ]] && ldev=/dev/mapper/co lname=load_fio_origin
 			hydrate_loaded co replica "$ldev" dmsetup message co 0 start &&
-				rec_hyd rep-clone "hydrate_$mode" "$LOAD_REGIONS" "$LOAD_SECS" "$LOAD_NOTE"
-			mv "$OUT/fio/load.co.json" "$OUT/fio/load.co.$mode.json"
-			rec clone "$c" rep-clone "$lname" fio "fio/load.co.$mode.json"
-			snap_status "after rep-clone $mode" co
+				rec_hyd "$cfg" "hydrate_$mode" "$LOAD_REGIONS" "$LOAD_SECS" "$LOAD_NOTE"
+			mv "$OUT/fio/load.co.json" "$OUT/fio/load.co.$run.json"
+			rec clone "$c" "$cfg" "$lname" fio "fio/load.co.$run.json"
+			snap_status "after $cfg $mode" co
 		fi
 		dmrm cv co
 	done
